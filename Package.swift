@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// A plugin target lives in `Plugins/<name>` and depends on the framework only.
+func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
+    .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
+}
+
+let plugins = ["StdinInput", "JSONParser", "ConsoleOutput"]
+
+let package = Package(
+    name: "TraceTail",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tracetail", targets: ["tracetail"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibYAML",
+            path: "Sources/CLibYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        .target(
+            name: "TraceTailCore",
+            dependencies: [
+                "CLibYAML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        plugin("StdinInput"),
+        plugin("JSONParser"),
+        plugin("ConsoleOutput"),
+        .target(
+            name: "BuiltinPlugins",
+            dependencies: plugins.map { .target(name: $0) },
+            path: "Plugins/BuiltinPlugins"
+        ),
+        .executableTarget(
+            name: "tracetail",
+            dependencies: [
+                "BuiltinPlugins",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["TraceTailCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "TraceTailCoreTests", dependencies: ["TraceTailCore", "TestSupport"]),
+        .testTarget(name: "PluginTests", dependencies: ["BuiltinPlugins", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,14 @@
+@_exported import TraceTailCore
+import ConsoleOutput
+import JSONParser
+import StdinInput
+
+/// The one list of every plugin built into TraceTail. Adding a plugin is one line here.
+public enum BuiltinPlugins {
+    public static func registry() throws -> PluginRegistry {
+        try PluginRegistry(
+            inputs: [StdinInput.self],
+            parsers: [JSONParser.self],
+            outputs: [ConsoleOutput.self])
+    }
+}

@@ -1,0 +1,81 @@
+import TraceTailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Prints spans to standard output: one readable line per span, or NDJSON.
+public struct ConsoleOutput: Output {
+    public enum Format: String, Decodable, Sendable {
+        case text, json
+    }
+
+    public struct Configuration: Decodable, Sendable {
+        public var format = Format.text
+
+        public init() {}
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            format = try container.decodeIfPresent(Format.self, forKey: .format) ?? format
+        }
+
+        enum CodingKeys: String, CodingKey { case format }
+    }
+
+    public static let kind = "console"
+    public static let summary = "Prints spans to standard output, as readable lines or NDJSON."
+    public static let options = [
+        PluginOption("format", "text | json", default: "text",
+                     "text: one line per span with its ids, duration and attributes; json: one span object per line."),
+    ]
+
+    let configuration: Configuration
+
+    public init(configuration: Configuration, context: PluginContext) {
+        self.configuration = configuration
+    }
+
+    public func send(_ batch: RecordBatch) async throws {
+        let bytes = render(batch)
+        // Standard output may be a slow pipe: write off the cooperative threads.
+        try await BlockingIO.run {
+            try FileSystem.writeAll(bytes, to: STDOUT_FILENO, path: "stdout")
+        }
+    }
+
+    /// The batch as the bytes this output prints.
+    public func render(_ batch: RecordBatch) -> [UInt8] {
+        var writer = JSONWriter(capacity: batch.storage.count * 2)
+        for record in batch.records {
+            switch configuration.format {
+            case .json: SpanJSON.write(record, to: &writer)
+            case .text: writer.bytes.append(contentsOf: Self.line(record).utf8)
+            }
+            writer.bytes.append(UInt8(ascii: "\n"))
+        }
+        return writer.bytes
+    }
+
+    /// `2026-01-01T00:00:00.100Z llm "chat gpt-4o" 1300ms trace=… span=… parent=… key=value …`
+    static func line(_ record: Record) -> String {
+        let start = record.startTime ?? record.observedTime
+        var text = Timestamp.rfc3339(nanoseconds: start) + " " + (record.type ?? .span).rawValue
+        text += " \"" + (record.name ?? "") + "\""
+        if let end = record.endTime, end > start { text += " \(formatDuration(end - start))" }
+        text += " trace=\(record.traceID?.description ?? "-") span=\(record.spanID?.description ?? "-")"
+        if let parent = record.parentSpanID { text += " parent=\(parent)" }
+        if case .error(let message, _) = record.status { text += " error=\"\(message)\"" }
+        for (key, value) in record.attributes {
+            var writer = JSONWriter()
+            SpanJSON.attribute(value, &writer)
+            text += " \(key)=" + String(decoding: writer.bytes, as: UTF8.self)
+        }
+        return text
+    }
+
+    static func formatDuration(_ nanoseconds: UInt64) -> String {
+        if nanoseconds >= 1_000_000_000 { return "\(Double(nanoseconds / 1_000_000) / 1000)s" }
+        if nanoseconds >= 1_000_000 { return "\(nanoseconds / 1_000_000)ms" }
+        return "\(nanoseconds / 1000)µs"
+    }
+}

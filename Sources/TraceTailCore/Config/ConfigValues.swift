@@ -1,0 +1,78 @@
+/// A duration written as `250ms`, `10s`, `5m`, `1h` or a plain number of seconds.
+public struct ConfigDuration: Sendable, Hashable, Decodable, CustomStringConvertible {
+    public var duration: Duration
+
+    public init(_ duration: Duration) { self.duration = duration }
+
+    public static func seconds(_ value: Int) -> ConfigDuration { ConfigDuration(.seconds(value)) }
+    public static func milliseconds(_ value: Int) -> ConfigDuration { ConfigDuration(.milliseconds(value)) }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let parsed = ConfigDuration(parsing: text) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath,
+                debugDescription: "expected a duration such as 500ms, 10s, 5m or 1h, found '\(text)'"))
+        }
+        self = parsed
+    }
+
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingWhitespace()
+        let units: [(suffix: String, scale: Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600), ("", 1)]
+        for unit in units where trimmed.hasSuffix(unit.suffix) {
+            let number = trimmed.dropLast(unit.suffix.count).trimmingWhitespace()
+            if let value = Double(number), value >= 0, value.isFinite {
+                duration = .milliseconds(Int64((value * unit.scale * 1000).rounded()))
+                return
+            }
+        }
+        return nil
+    }
+
+    public var description: String { "\(duration)" }
+}
+
+/// A size in bytes written as `512`, `64KiB`, `10MiB`, `1GiB` (or `KB`/`MB`/`GB`, taken as powers of 1024 too).
+public struct ByteSize: Sendable, Hashable, Decodable, CustomStringConvertible {
+    public var bytes: Int
+
+    public init(_ bytes: Int) { self.bytes = bytes }
+
+    public static func mebibytes(_ value: Int) -> ByteSize { ByteSize(value << 20) }
+    public static func kibibytes(_ value: Int) -> ByteSize { ByteSize(value << 10) }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let parsed = ByteSize(parsing: text) else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: decoder.codingPath,
+                debugDescription: "expected a size such as 4096, 64KiB or 10MiB, found '\(text)'"))
+        }
+        self = parsed
+    }
+
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingWhitespace()
+        let units: [(suffix: String, shift: Int)] = [
+            ("KiB", 10), ("MiB", 20), ("GiB", 30), ("KB", 10), ("MB", 20), ("GB", 30), ("K", 10), ("M", 20),
+            ("G", 30), ("B", 0), ("", 0),
+        ]
+        for unit in units where trimmed.hasSuffix(unit.suffix) {
+            if let value = Int(trimmed.dropLast(unit.suffix.count).trimmingWhitespace()), value >= 0,
+               value <= Int.max >> unit.shift {
+                bytes = value << unit.shift
+                return
+            }
+        }
+        return nil
+    }
+
+    public var description: String { "\(bytes) bytes" }
+}
+
+extension StringProtocol {
+    func trimmingWhitespace() -> String {
+        String(drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

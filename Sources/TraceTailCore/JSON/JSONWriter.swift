@@ -1,0 +1,119 @@
+/// Writes JSON straight into a byte buffer, for outputs that build request bodies without intermediate values.
+public struct JSONWriter: Sendable {
+    public var bytes: [UInt8]
+
+    public init(capacity: Int = 0) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func raw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Writes a quoted, escaped string.
+    public mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { utf8 in
+            var runStart = 0
+            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                runStart = index + 1
+                switch byte {
+                case 0x22: raw("\\\"")
+                case 0x5C: raw("\\\\")
+                case 0x0A: raw("\\n")
+                case 0x0D: raw("\\r")
+                case 0x09: raw("\\t")
+                default:
+                    raw("\\u00")
+                    bytes.append(hexDigit(byte >> 4))
+                    bytes.append(hexDigit(byte & 0xF))
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    public mutating func int(_ value: some BinaryInteger) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Writes a finite double in its shortest round-trip form; NaN and infinities become `null`.
+    public mutating func double(_ value: Double) {
+        guard value.isFinite else { return raw("null") }
+        if value == value.rounded(), abs(value) < 1e15 {
+            int(Int64(value))
+        } else {
+            bytes.append(contentsOf: value.description.utf8)
+        }
+    }
+
+    public mutating func bool(_ value: Bool) {
+        value ? raw("true") : raw("false")
+    }
+
+    /// Writes an object; `body` writes its members.
+    public mutating func object(_ body: (inout Members) -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        var members = Members(writer: self)
+        bytes = [] // hand the buffer over without a copy
+        body(&members)
+        self = members.writer
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes an array of `items`, each written by `element`.
+    public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for item in items {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            element(&self, item)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes any JSON value.
+    public mutating func value(_ value: JSONValue) {
+        switch value {
+        case .null: raw("null")
+        case .bool(let flag): bool(flag)
+        case .int(let number): int(number)
+        case .double(let number): double(number)
+        case .string(let text): string(text)
+        case .array(let items): array(items) { $0.value($1) }
+        case .object(let entries): object { members in
+            for entry in entries { members.value(entry.key, entry.value) }
+        }
+        }
+    }
+
+    /// Writes the members of an object, placing the commas.
+    public struct Members {
+        var writer: JSONWriter
+        var first = true
+
+        /// Writes a member whose value `body` writes.
+        public mutating func callAsFunction(_ name: String, _ body: (inout JSONWriter) -> Void) {
+            if !first { writer.bytes.append(UInt8(ascii: ",")) }
+            first = false
+            writer.string(name)
+            writer.bytes.append(UInt8(ascii: ":"))
+            body(&writer)
+        }
+
+        public mutating func string(_ name: String, _ value: String) { self(name) { $0.string(value) } }
+        public mutating func int(_ name: String, _ value: some BinaryInteger) { self(name) { $0.int(value) } }
+        public mutating func double(_ name: String, _ value: Double) { self(name) { $0.double(value) } }
+        public mutating func bool(_ name: String, _ value: Bool) { self(name) { $0.bool(value) } }
+        public mutating func value(_ name: String, _ value: JSONValue) { self(name) { $0.value(value) } }
+    }
+}
+
+private func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+}

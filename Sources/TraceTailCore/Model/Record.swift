@@ -1,0 +1,106 @@
+/// Where a record came from: enough to acknowledge it and to name it in an error.
+public struct SourcePosition: Sendable, Hashable, CustomStringConvertible {
+    /// The source, e.g. a file path, `stdin` or a webhook route.
+    public var source: String
+    /// A stable identity of the stream beyond its name (a file's fingerprint), or empty.
+    public var identity: String
+    /// The record's byte range within the stream.
+    public var offsets: Range<UInt64>
+
+    public init(source: String, identity: String = "", offsets: Range<UInt64>) {
+        self.source = source
+        self.identity = identity
+        self.offsets = offsets
+    }
+
+    public var description: String { "\(source) at offset \(offsets.lowerBound)" }
+}
+
+/// LangWatch's span type (`langwatch.span.type`).
+public enum SpanType: String, Sendable, CaseIterable, Codable {
+    case span, llm, chain, tool, agent, rag, guardrail, evaluation, workflow, component, module, server, client,
+         producer, consumer, task, unknown
+}
+
+/// A span's outcome.
+public enum SpanStatus: Sendable, Equatable {
+    case unset
+    case ok
+    case error(message: String, stacktrace: [String])
+}
+
+/// A span's input or output: plain text or a JSON value.
+public enum SpanPayload: Sendable, Equatable {
+    case text(String)
+    case json(JSONValue)
+}
+
+/// One log event: the raw bytes it was read from (in its batch's storage), where they came from, and the fields
+/// parsers filled. One record becomes one span.
+public struct Record: Sendable {
+    /// The record's bytes within `RecordBatch.storage`.
+    public var raw: Range<Int>
+    public var position: SourcePosition
+    /// When TraceTail read it, in nanoseconds since the epoch.
+    public var observedTime: UInt64
+
+    public var traceID: TraceID?
+    public var spanID: SpanID?
+    public var parentSpanID: SpanID?
+    public var name: String?
+    public var type: SpanType?
+    /// Nanoseconds since the epoch.
+    public var startTime: UInt64?
+    public var endTime: UInt64?
+    public var status: SpanStatus = .unset
+    public var input: SpanPayload?
+    public var output: SpanPayload?
+    /// OpenTelemetry attributes: `gen_ai.*` and everything else the parsers found.
+    public var attributes = Attributes()
+    /// Set by a parser that could not parse the record.
+    public var parseError: String?
+
+    public init(raw: Range<Int>, position: SourcePosition, observedTime: UInt64) {
+        self.raw = raw
+        self.position = position
+        self.observedTime = observedTime
+    }
+}
+
+/// Identifies one batch to the input that emitted it, which is told when the batch has been acknowledged.
+public struct AckToken: Sendable, Hashable {
+    public var sequence: UInt64
+    public init(_ sequence: UInt64) { self.sequence = sequence }
+}
+
+/// Records that travel through a pipeline together, with the bytes they were read from.
+public struct RecordBatch: Sendable {
+    /// The raw bytes of every record, back to back.
+    public var storage: [UInt8]
+    public var records: [Record]
+    public var ack: AckToken
+
+    public init(storage: [UInt8] = [], records: [Record] = [], ack: AckToken) {
+        self.storage = storage
+        self.records = records
+        self.ack = ack
+    }
+
+    /// A record's raw bytes.
+    public func raw(_ record: Record) -> ArraySlice<UInt8> { storage[record.raw] }
+
+    /// A record's raw text (invalid UTF-8 replaced).
+    public func rawText(_ record: Record) -> String { String(decoding: storage[record.raw], as: UTF8.self) }
+
+    /// The memory the batch holds, for bounding queues: the raw bytes plus a fixed cost per record.
+    public var weight: Int { storage.count + records.count * 256 }
+
+    /// Appends a record whose raw bytes are `bytes`.
+    public mutating func append<Bytes: Collection<UInt8>>(
+        _ bytes: Bytes, position: SourcePosition, observedTime: UInt64
+    ) {
+        let start = storage.count
+        storage.append(contentsOf: bytes)
+        records.append(Record(raw: start..<storage.count, position: position, observedTime: observedTime))
+    }
+}

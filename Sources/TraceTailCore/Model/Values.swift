@@ -1,0 +1,80 @@
+/// An OpenTelemetry attribute value.
+public enum AttributeValue: Sendable, Equatable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+    case array([AttributeValue])
+}
+
+/// An ordered map of attributes (few keys per span: a linear scan beats hashing).
+public struct Attributes: Sendable, Equatable, Sequence {
+    public private(set) var entries: [(key: String, value: AttributeValue)] = []
+
+    public init() {}
+
+    public init(_ entries: [(String, AttributeValue)]) {
+        for (key, value) in entries { self[key] = value }
+    }
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// Reads, replaces (keeping the position), adds, or with nil removes a value.
+    public subscript(key: String) -> AttributeValue? {
+        get { entries.first { $0.key == key }?.value }
+        set {
+            let index = entries.firstIndex { $0.key == key }
+            switch (index, newValue) {
+            case (let index?, let value?): entries[index].value = value
+            case (let index?, nil): entries.remove(at: index)
+            case (nil, let value?): entries.append((key, value))
+            case (nil, nil): break
+            }
+        }
+    }
+
+    /// Removes and returns a value.
+    @discardableResult
+    public mutating func remove(_ key: String) -> AttributeValue? {
+        guard let index = entries.firstIndex(where: { $0.key == key }) else { return nil }
+        return entries.remove(at: index).value
+    }
+
+    public func makeIterator() -> IndexingIterator<[(key: String, value: AttributeValue)]> { entries.makeIterator() }
+
+    public static func == (lhs: Attributes, rhs: Attributes) -> Bool {
+        lhs.entries.elementsEqual(rhs.entries) { $0.key == $1.key && $0.value == $1.value }
+    }
+}
+
+/// A JSON value with object keys in document order. Integers that fit in 64 bits stay exact.
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.int(let a), .int(let b)): return a == b
+        case (.double(let a), .double(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
+            return a.elementsEqual(b) { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+
+    /// The value under `key` of an object.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let entries) = self { return entries.first { $0.key == key }?.value }
+        return nil
+    }
+}

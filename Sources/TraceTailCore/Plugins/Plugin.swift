@@ -1,0 +1,86 @@
+import Logging
+
+/// The stage a plugin fills in a pipeline.
+public enum Stage: String, Sendable, CaseIterable {
+    case input, parser, output
+}
+
+/// One option of a plugin's configuration, for `tracetail plugins` and the README's reference.
+public struct PluginOption: Sendable, Hashable {
+    public var name: String
+    public var type: String
+    /// The default as written in YAML, or nil when the option is required.
+    public var defaultValue: String?
+    public var summary: String
+
+    public init(_ name: String, _ type: String, default defaultValue: String? = nil, _ summary: String) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.summary = summary
+    }
+}
+
+/// What every plugin type declares: its `type:` name in YAML, its configuration and its documentation.
+public protocol Plugin: Sendable {
+    /// The configuration, decoded from the plugin's YAML mapping (without its `type` key).
+    associatedtype Configuration: Decodable & Sendable
+    /// The `type:` that selects this plugin in YAML. Unique across the registry.
+    static var kind: String { get }
+    /// One line saying what the plugin does.
+    static var summary: String { get }
+    /// Every configuration key, in the order the reference lists them.
+    static var options: [PluginOption] { get }
+
+    init(configuration: Configuration, context: PluginContext) throws
+}
+
+/// Produces batches of records. The runtime tells it which batches every output has settled.
+public protocol Input: Plugin {
+    /// Reads and emits batches until the source ends (then returns) or the task is cancelled.
+    func run(emitter: BatchEmitter) async throws
+    /// Called once per emitted batch, after every output accepted it or dead-lettered it.
+    func acknowledge(_ token: AckToken)
+}
+
+/// Transforms batches in place: the hot path, synchronous and allocation-lean.
+public protocol Parser: Plugin {
+    func parse(_ batch: inout RecordBatch)
+}
+
+/// Delivers batches somewhere.
+public protocol Output: Plugin {
+    /// Returns once the destination has accepted the batch; throws when it failed for good (the runtime then
+    /// dead-letters the batch). Cancellation means "not delivered" and is never dead-lettered.
+    func send(_ batch: RecordBatch) async throws
+    /// Sends whatever is buffered; called once at shutdown after the last `send`.
+    func flush() async throws
+}
+
+extension Output {
+    public func flush() async throws {}
+}
+
+/// What a plugin instance gets from the runtime.
+public struct PluginContext: Sendable {
+    public var pipeline: String
+    /// The plugin's place in the pipeline, e.g. `outputs[1]`.
+    public var stageName: String
+    public var kind: String
+    public var logger: Logger
+    /// The pipeline's private directory for checkpoints, dead letters and queues (created on demand).
+    public var dataDirectory: String
+    public var metrics: MetricsScope
+
+    public init(pipeline: String, stageName: String, kind: String, logger: Logger, dataDirectory: String) {
+        self.pipeline = pipeline
+        self.stageName = stageName
+        self.kind = kind
+        var logger = logger
+        logger[metadataKey: "pipeline"] = "\(pipeline)"
+        logger[metadataKey: "stage"] = "\(stageName)"
+        self.logger = logger
+        self.dataDirectory = dataDirectory
+        self.metrics = MetricsScope(pipeline: pipeline, stage: stageName, kind: kind)
+    }
+}

@@ -1,0 +1,191 @@
+import Logging
+import ServiceLifecycle
+
+/// One running pipeline: input → bounded queue → parsers → a bounded queue per output → outputs.
+///
+/// A batch is acknowledged to its input only when every output has accepted it or dead-lettered it. On graceful
+/// shutdown the input is cancelled, the queues drain and every output is flushed; if the service group's grace
+/// period runs out first, the remaining work is cancelled and stays unacknowledged (a file input re-reads it).
+public final class Pipeline: Service {
+    public let spec: PipelineSpec
+    public let counters: PipelineCounters
+    let input: any Input
+    let parsers: [any Parser]
+    let outputs: [(plugin: any Output, context: PluginContext)]
+    let logger: Logger
+    let dataDirectory: String
+
+    /// Instantiates the pipeline's plugins; throws the first plugin that cannot start, naming it.
+    public init(spec: PipelineSpec, dataDirectory: String, logger: Logger) throws {
+        let pipelineDirectory = dataDirectory + "/" + spec.name
+        self.spec = spec
+        self.dataDirectory = pipelineDirectory
+        var logger = logger
+        logger[metadataKey: "pipeline"] = "\(spec.name)"
+        self.logger = logger
+        counters = PipelineCounters(pipeline: spec.name)
+        func context(_ stageName: String, _ kind: String) -> PluginContext {
+            PluginContext(pipeline: spec.name, stageName: stageName, kind: kind, logger: logger,
+                          dataDirectory: pipelineDirectory)
+        }
+        func make<Instance>(_ plugin: ConfiguredPlugin<Instance>) throws -> (Instance, PluginContext) {
+            let pluginContext = context(plugin.stageName, plugin.kind)
+            do {
+                return (try plugin.instantiate(pluginContext), pluginContext)
+            } catch {
+                throw PipelineError(pipeline: spec.name,
+                                    message: "\(plugin.stageName) (\(plugin.kind), \(plugin.location)) cannot start: \(error)")
+            }
+        }
+        input = try make(spec.input).0
+        parsers = try spec.parsers.map { try make($0).0 }
+        outputs = try spec.outputs.map { try make($0) }
+    }
+
+    /// A batch on its way to one output, with the acknowledgement it shares with the other outputs.
+    struct Delivery: Sendable {
+        var batch: RecordBatch
+        var pending: PendingAcknowledgement
+    }
+
+    /// Runs until the input ends and everything is delivered, or until shutdown. Throws when a stage failed.
+    public func run() async throws {
+        let queueBounds = spec.queue
+        let parseQueue = BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
+        let outputQueues = outputs.map { _ in
+            BoundedQueue<Delivery>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
+        }
+        let failures = await withTaskGroup(of: PipelineError?.self) { group in
+            group.addTask { await self.runInput(into: parseQueue) }
+            group.addTask { await self.runParsers(from: parseQueue, to: outputQueues) }
+            for (index, queue) in outputQueues.enumerated() {
+                group.addTask { await self.runOutput(index, from: queue) }
+            }
+            var failures: [PipelineError] = []
+            for await case let failure? in group { failures.append(failure) }
+            return failures
+        }
+        logger.info("pipeline stopped", metadata: counters.summary)
+        if let failure = failures.first { throw failure }
+    }
+
+    private func runInput(into queue: BoundedQueue<RecordBatch>) async -> PipelineError? {
+        defer { queue.finish() }
+        let emitter = BatchEmitter(queue: queue, recordsIn: counters.recordsIn, bytesIn: counters.bytesIn)
+        do {
+            try await cancelWhenGracefulShutdown { [input] in try await input.run(emitter: emitter) }
+            return nil
+        } catch is CancellationError {
+            return nil
+        } catch is BoundedQueue<RecordBatch>.Closed {
+            return nil
+        } catch {
+            if Task.isCancelled { return nil }
+            logger.error("input failed", metadata: ["error": "\(error)"])
+            return PipelineError(pipeline: spec.name, message: "input (\(spec.input.kind)) failed: \(error)")
+        }
+    }
+
+    private func runParsers(from queue: BoundedQueue<RecordBatch>, to outputQueues: [BoundedQueue<Delivery>]) async -> PipelineError? {
+        defer { outputQueues.forEach { $0.finish() } }
+        while var batch = await queue.pop() {
+            for parser in parsers { parser.parse(&batch) }
+            SpanDefaults.apply(to: &batch)
+            let token = batch.ack
+            let records = batch.records.count
+            let acknowledge: @Sendable () -> Void = { [input, counters] in
+                counters.recordsSettled.increment(by: records)
+                input.acknowledge(token)
+            }
+            guard records > 0 else {
+                acknowledge()
+                continue
+            }
+            let pending = PendingAcknowledgement(outputs: outputQueues.count, onSettled: acknowledge)
+            for outputQueue in outputQueues {
+                do {
+                    try await outputQueue.push(Delivery(batch: batch, pending: pending), weight: batch.weight)
+                } catch {
+                    return nil // cancelled: what is left stays unacknowledged
+                }
+            }
+        }
+        return nil
+    }
+
+    private func runOutput(_ index: Int, from queue: BoundedQueue<Delivery>) async -> PipelineError? {
+        let (output, context) = outputs[index]
+        let delivered = context.metrics.counter("records_delivered_total")
+        let deadLettered = context.metrics.counter("records_dead_lettered_total")
+        let deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
+        var failure: PipelineError?
+        while let delivery = await queue.pop() {
+            do {
+                try await output.send(delivery.batch)
+                delivered.increment(by: delivery.batch.records.count)
+            } catch {
+                if Task.isCancelled || error is CancellationError { return nil }
+                do {
+                    try deadLetters.write(delivery.batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
+                    deadLettered.increment(by: delivery.batch.records.count)
+                    counters.recordsDeadLettered.increment(by: delivery.batch.records.count)
+                    context.logger.error("batch dead-lettered", metadata: [
+                        "records": "\(delivery.batch.records.count)", "error": "\(error)", "file": "\(deadLetters.path)",
+                    ])
+                } catch let writeError {
+                    // Not acknowledged: a durable input delivers these records again after a restart.
+                    counters.recordsUndeliverable.increment(by: delivery.batch.records.count)
+                    context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
+                        "error": "\(error)", "dead_letter_error": "\(writeError)",
+                    ])
+                    failure = PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot dead-letter: \(writeError)")
+                    continue
+                }
+            }
+            delivery.pending.settle()
+        }
+        guard !Task.isCancelled else { return failure }
+        do {
+            try await output.flush()
+        } catch {
+            context.logger.error("flush failed", metadata: ["error": "\(error)"])
+            return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
+        }
+        return failure
+    }
+}
+
+/// A pipeline that failed, with the reason.
+public struct PipelineError: Error, Sendable, CustomStringConvertible {
+    public var pipeline: String
+    public var message: String
+    public var description: String { "pipeline \(pipeline): \(Redactor.shared.redact(message))" }
+}
+
+/// Record tallies of one pipeline.
+public struct PipelineCounters: Sendable {
+    public let recordsIn: MetricCounter
+    public let bytesIn: MetricCounter
+    /// Records whose batch every output settled (delivered or dead-lettered).
+    public let recordsSettled: MetricCounter
+    public let recordsDeadLettered: MetricCounter
+    /// Records an output failed and that could not be dead-lettered either.
+    public let recordsUndeliverable: MetricCounter
+
+    init(pipeline: String) {
+        let scope = MetricsScope(pipeline: pipeline, stage: "pipeline", kind: "pipeline")
+        recordsIn = scope.counter("records_in_total")
+        bytesIn = scope.counter("bytes_in_total")
+        recordsSettled = scope.counter("records_settled_total")
+        recordsDeadLettered = scope.counter("records_dead_lettered_total")
+        recordsUndeliverable = scope.counter("records_undeliverable_total")
+    }
+
+    var summary: Logger.Metadata {
+        [
+            "records_in": "\(recordsIn.value)", "records_settled": "\(recordsSettled.value)",
+            "records_dead_lettered": "\(recordsDeadLettered.value)",
+            "records_undeliverable": "\(recordsUndeliverable.value)",
+        ]
+    }
+}

@@ -1,0 +1,100 @@
+import Dispatch
+import Logging
+import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs every pipeline of a configuration concurrently until they end or the process is told to stop.
+///
+/// SIGTERM or SIGINT starts a graceful shutdown (inputs stop, queues drain, outputs flush) bounded by the grace
+/// period; a second signal exits at once. A pipeline that fails is reported and the others keep running.
+public enum Runner {
+    /// What happened to each pipeline.
+    public struct Outcome: Sendable {
+        public var failures: [PipelineError]
+        public var succeeded: Bool { failures.isEmpty }
+    }
+
+    public static func run(_ config: TraceTailConfig, logger: Logger, handleSignals: Bool = true) async -> Outcome {
+        var failures: [PipelineError] = []
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let reported = Mutex<[PipelineError]>([])
+        for spec in config.pipelines {
+            do {
+                let pipeline = try Pipeline(spec: spec, dataDirectory: config.service.dataDirectory, logger: logger)
+                let service = ReportingService(pipeline: pipeline, logger: logger) { error in
+                    reported.withLock { $0.append(error) }
+                }
+                services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+            } catch let error as PipelineError {
+                logger.error("pipeline cannot start", metadata: ["pipeline": "\(spec.name)", "error": "\(error.message)"])
+                failures.append(error)
+            } catch {
+                failures.append(PipelineError(pipeline: spec.name, message: "\(error)"))
+            }
+        }
+        guard !services.isEmpty else { return Outcome(failures: failures) }
+
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = config.service.gracePeriod.duration
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let escalation = handleSignals ? SecondSignalExit(logger: logger) : nil
+        defer { escalation?.cancel() }
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            logger.error("service group failed", metadata: ["error": "\(error)"])
+            failures.append(PipelineError(pipeline: "*", message: "\(error)"))
+        }
+        return Outcome(failures: failures + reported.withLock { $0 })
+    }
+}
+
+/// Runs a pipeline and reports its failure instead of taking the group down.
+private struct ReportingService: Service {
+    let pipeline: Pipeline
+    let logger: Logger
+    let report: @Sendable (PipelineError) -> Void
+
+    func run() async throws {
+        do {
+            try await pipeline.run()
+        } catch let error as PipelineError {
+            logger.error("pipeline failed", metadata: ["pipeline": "\(pipeline.spec.name)", "error": "\(error.message)"])
+            report(error)
+        }
+    }
+}
+
+/// Exits the process on the second SIGTERM/SIGINT: the user asked twice, so the drain is abandoned. State on disk
+/// stays consistent because every checkpoint write is atomic.
+private final class SecondSignalExit {
+    private final class Count: Sendable {
+        let value = Atomic<Int>(0)
+    }
+
+    private let sources: [any DispatchSourceSignal]
+
+    init(logger: Logger) {
+        let count = Count()
+        sources = [SIGTERM, SIGINT].map { signalNumber in
+            signal(signalNumber, SIG_IGN) // delivered to the dispatch sources instead
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                if count.value.add(1, ordering: .relaxed).newValue >= 2 {
+                    logger.warning("second signal: exiting without draining")
+                    exit(128 + signalNumber)
+                }
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}

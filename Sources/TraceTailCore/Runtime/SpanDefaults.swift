@@ -1,0 +1,40 @@
+/// Completes every record into a valid span after the parsers ran: what no parser set gets a deterministic value.
+///
+/// Ids come from a hash of the record's source identity, name and byte offset, so a line that is re-read after a
+/// crash gets the same ids and backends deduplicate it.
+public enum SpanDefaults {
+    /// The longest span name taken from a raw line.
+    public static let maxNameLength = 200
+
+    public static func apply(to batch: inout RecordBatch) {
+        for index in batch.records.indices where batch.records[index].needsDefaults {
+            complete(&batch.records[index], raw: batch.storage[batch.records[index].raw])
+        }
+    }
+
+    static func complete(_ record: inout Record, raw: ArraySlice<UInt8>) {
+        if record.traceID == nil || record.spanID == nil {
+            let key = positionKey(record.position)
+            if record.traceID == nil { record.traceID = TraceID(hashing: key) }
+            if record.spanID == nil { record.spanID = SpanID(hashing: key) }
+        }
+        if record.startTime == nil { record.startTime = record.endTime ?? record.observedTime }
+        if record.endTime == nil { record.endTime = record.startTime }
+        if record.type == nil { record.type = .span }
+        if record.name == nil || record.name!.isEmpty {
+            let text = String(decoding: raw, as: UTF8.self).trimmingWhitespace()
+            record.name = text.count > maxNameLength ? String(text.prefix(maxNameLength)) + "…" : text
+        }
+    }
+
+    /// `identity|source|offset`: unique per record within a stream, stable across re-reads.
+    static func positionKey(_ position: SourcePosition) -> [UInt8] {
+        Array("\(position.identity)|\(position.source)|\(position.offsets.lowerBound)".utf8)
+    }
+}
+
+extension Record {
+    var needsDefaults: Bool {
+        traceID == nil || spanID == nil || startTime == nil || endTime == nil || type == nil || name == nil
+    }
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import BuiltinPlugins
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct TraceTailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tracetail",
+        abstract: "Tails application logs and ships them as LLM traces.",
+        version: TraceTail.version,
+        subcommands: [Run.self, Validate.self, Plugins.self])
+}
+
+/// Options every command that reads a configuration takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "The pipeline configuration (YAML).")
+    var config: String
+
+    /// Loads the configuration, printing every mistake to stderr.
+    func load() throws -> TraceTailConfig {
+        let registry = try BuiltinPlugins.registry()
+        do {
+            return try ConfigLoader.load(file: config, registry: registry, environment: environment())
+        } catch {
+            for diagnostic in error.diagnostics { printError("error: \(diagnostic)") }
+            printError("\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s") in \(config)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Runs the pipelines until their inputs end or a signal stops them.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Log format on stderr: text or json.")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Lowest log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let config = try options.load()
+        StderrLogHandler.bootstrap(format: logFormat, level: logLevel)
+        signal(SIGPIPE, SIG_IGN) // a closed stdout is an output error, not a crash
+        let logger = Logger(label: "tracetail")
+        logger.info("starting", metadata: ["version": "\(TraceTail.version)", "pipelines": "\(config.pipelines.count)"])
+        let outcome = await Runner.run(config, logger: logger)
+        guard outcome.succeeded else {
+            for failure in outcome.failures { logger.error("\(failure)") }
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Checks a configuration and reports every mistake with its position.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let config = try options.load()
+        for pipeline in config.pipelines {
+            print("ok  \(pipeline.name)  \(pipeline.summary)  (\(pipeline.location))")
+        }
+    }
+}
+
+struct Plugins: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Lists every built-in plugin with its options.")
+
+    func run() throws {
+        for entry in try BuiltinPlugins.registry().entries {
+            let type = entry.type
+            print("\(type.kind) (\(entry.stage.rawValue)): \(type.summary)")
+            for option in type.options {
+                let requirement = option.defaultValue.map { "default \($0)" } ?? "required"
+                print("    \(option.name): \(option.type), \(requirement). \(option.summary)")
+            }
+        }
+    }
+}
+
+extension LogFormat: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+func environment() -> [String: String] {
+    var result: [String: String] = [:]
+    var pointer = environ
+    while let entry = pointer.pointee {
+        let text = String(cString: entry)
+        if let equals = text.firstIndex(of: "=") {
+            result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        pointer += 1
+    }
+    return result
+}
+
+func printError(_ text: String) {
+    var line = Array(Redactor.shared.redact(text).utf8)
+    line.append(UInt8(ascii: "\n"))
+    try? FileSystem.writeAll(line, to: STDERR_FILENO, path: "stderr")
+}

@@ -56,9 +56,12 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["TraceTailCore"], path: "Tests/TestSupport"),
-        .testTarget(name: "TraceTailCoreTests", dependencies: ["TraceTailCore", "TestSupport"]),
+        .testTarget(name: "TraceTailCoreTests", dependencies: [
+            "TraceTailCore", "TestSupport",
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "PluginTests", dependencies: ["BuiltinPlugins", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["tracetail", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ import Glibc
 
 /// Prints spans to standard output: one readable line per span, or NDJSON.
 public struct ConsoleOutput: Output {
-    public enum Format: String, Decodable, Sendable {
+    public enum Format: String, ConfigChoice {
         case text, json
     }
 
@@ -25,7 +25,7 @@ public struct ConsoleOutput: Output {
     public static let kind = "console"
     public static let summary = "Prints spans to standard output, as readable lines or NDJSON."
     public static let options = [
-        PluginOption("format", "text | json", default: "text",
+        PluginOption("format", Format.choices, default: "text",
                      "text: one line per span with its ids, duration and attributes; json: one span object per line."),
     ]
 

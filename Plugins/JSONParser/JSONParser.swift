@@ -3,7 +3,7 @@ import TraceTailCore
 /// Parses each record as one JSON object into attributes (nested objects as dotted keys).
 public struct JSONParser: Parser {
     /// What happens to a record that is not a JSON object.
-    public enum ErrorPolicy: String, Decodable, Sendable {
+    public enum ErrorPolicy: String, ConfigChoice {
         /// Pass it on with its raw text as the span name, marked with `tracetail.parse_error`.
         case keep
         /// Leave it out (it is counted).
@@ -28,7 +28,7 @@ public struct JSONParser: Parser {
     public static let kind = "json"
     public static let summary = "One JSON object per record into attributes; nested objects become dotted keys."
     public static let options = [
-        PluginOption("on_error", "keep | drop", default: "keep",
+        PluginOption("on_error", ErrorPolicy.choices, default: "keep",
                      "A record that is not a JSON object is passed on raw (keep) or left out (drop); both are counted."),
     ]
 

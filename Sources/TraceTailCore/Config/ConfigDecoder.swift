@@ -8,11 +8,12 @@ public enum ConfigDecoder {
     /// - Parameters:
     ///   - path: where `node` stands in the file, for messages.
     ///   - ignoredKeys: keys of the top mapping that belong to the caller (e.g. a plugin's `type`).
+    ///   - knownKeys: the top mapping's valid keys, listed when an unknown one is found.
     public static func decode<T: Decodable>(
         _ type: T.Type, from node: YAMLNode, path: [any CodingKey] = [], ignoredKeys: Set<String> = [],
-        diagnostics: inout [ConfigDiagnostic]
+        knownKeys: [String] = [], diagnostics: inout [ConfigDiagnostic]
     ) -> T? {
-        let state = DecodingState(root: node, rootPath: path, ignoredKeys: ignoredKeys)
+        let state = DecodingState(root: node, rootPath: path, ignoredKeys: ignoredKeys, knownKeys: knownKeys)
         defer { diagnostics += state.diagnostics }
         do {
             return try T(from: NodeDecoder(node: node, codingPath: path, state: state))
@@ -32,12 +33,14 @@ final class DecodingState {
     let root: YAMLNode
     let rootPath: [any CodingKey]
     let ignoredKeys: Set<String>
+    let knownKeys: [String]
     private(set) var diagnostics: [ConfigDiagnostic] = []
 
-    init(root: YAMLNode, rootPath: [any CodingKey], ignoredKeys: Set<String>) {
+    init(root: YAMLNode, rootPath: [any CodingKey], ignoredKeys: Set<String>, knownKeys: [String]) {
         self.root = root
         self.rootPath = rootPath
         self.ignoredKeys = ignoredKeys
+        self.knownKeys = knownKeys
     }
 
     func report(_ diagnostic: ConfigDiagnostic) {
@@ -100,13 +103,15 @@ struct NodeDecoder: Decoder {
         guard let entries = node.mapping else {
             throw fail("expected a mapping, found \(quoted)")
         }
-        let ignored = codingPath.count == state.rootPath.count ? state.ignoredKeys : []
+        let atRoot = codingPath.count == state.rootPath.count
+        let ignored = atRoot ? state.ignoredKeys : []
+        let known = atRoot && !state.knownKeys.isEmpty ? " (known: \(state.knownKeys.joined(separator: ", ")))" : ""
         for entry in entries {
             let name = entry.key.scalar ?? ""
             if Key(stringValue: name) == nil && !ignored.contains(name) {
                 state.report(ConfigDiagnostic(
                     location: entry.key.location, path: renderPath(codingPath + [AnyCodingKey(stringValue: name)]),
-                    message: "unknown key '\(name)'"))
+                    message: "unknown key '\(name)'\(known)"))
             }
         }
         return KeyedDecodingContainer(KeyedContainer<Key>(decoder: self, entries: entries))

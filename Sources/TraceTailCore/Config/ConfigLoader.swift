@@ -73,6 +73,18 @@ public struct PipelineSpec: Sendable {
     public var outputs: [ConfiguredPlugin<any Output>]
     public var queue: QueueSettings
 
+    public init(
+        name: String, location: SourceLocation, input: ConfiguredPlugin<any Input>,
+        parsers: [ConfiguredPlugin<any Parser>], outputs: [ConfiguredPlugin<any Output>], queue: QueueSettings
+    ) {
+        self.name = name
+        self.location = location
+        self.input = input
+        self.parsers = parsers
+        self.outputs = outputs
+        self.queue = queue
+    }
+
     /// `stdin → json → console, otlp`
     public var summary: String {
         ([input.kind] + parsers.map(\.kind) + [outputs.map(\.kind).joined(separator: ", ")])
@@ -85,6 +97,12 @@ public struct TraceTailConfig: Sendable {
     public var file: String
     public var service: ServiceSettings
     public var pipelines: [PipelineSpec]
+
+    public init(file: String, service: ServiceSettings, pipelines: [PipelineSpec]) {
+        self.file = file
+        self.service = service
+        self.pipelines = pipelines
+    }
 }
 
 /// Loads and validates configuration files against a plugin registry.
@@ -111,12 +129,24 @@ public enum ConfigLoader {
         let parsed = try YAMLParser.parse(text, file: file, diagnostics: &diagnostics)
         let root = Interpolator(environment: environment).expand(parsed, diagnostics: &diagnostics)
 
+        guard let entries = root.mapping else {
+            throw ConfigErrors(diagnostics + [ConfigDiagnostic(
+                location: root.location, message: "expected a mapping with 'service' and 'pipelines', found \(root.kindName)")])
+        }
+        for (key, _) in entries where !["service", "pipelines"].contains(key.scalar) {
+            diagnostics.append(ConfigDiagnostic(location: key.location, path: key.scalar ?? "",
+                                                message: "unknown key '\(key.scalar ?? "")' (expected 'service' or 'pipelines')"))
+        }
         var service = ServiceSettings()
+        if let node = root["service"], !node.isNull {
+            service = ConfigDecoder.decode(ServiceSettings.self, from: node, path: [AnyCodingKey(stringValue: "service")],
+                                           knownKeys: ["data_dir", "grace_period"], diagnostics: &diagnostics) ?? service
+        }
         var pipelines: [PipelineSpec] = []
-        if let shape = ConfigDecoder.decode(RootShape.self, from: root, diagnostics: &diagnostics) {
-            service = shape.service ?? service
-            let pipelinesKey = AnyCodingKey(stringValue: "pipelines")
-            for (key, value) in shape.pipelines.node.mapping ?? [] {
+        let pipelinesKey = AnyCodingKey(stringValue: "pipelines")
+        switch root["pipelines"]?.content {
+        case .mapping(let declared)? where !declared.isEmpty:
+            for (key, value) in declared {
                 let name = key.scalar ?? ""
                 if !isValidPipelineName(name) {
                     diagnostics.append(ConfigDiagnostic(
@@ -128,10 +158,9 @@ public enum ConfigLoader {
                     pipelines.append(pipeline)
                 }
             }
-            if shape.pipelines.node.mapping?.isEmpty ?? true, diagnostics.isEmpty {
-                diagnostics.append(ConfigDiagnostic(location: shape.pipelines.node.location, path: "pipelines",
-                                                    message: "no pipelines are defined"))
-            }
+        default:
+            diagnostics.append(ConfigDiagnostic(location: root["pipelines"]?.location ?? root.location, path: "pipelines",
+                                                message: "expected a mapping of pipeline names to pipelines"))
         }
         guard diagnostics.isEmpty else { throw ConfigErrors(diagnostics) }
         return TraceTailConfig(file: file, service: service, pipelines: pipelines)
@@ -147,7 +176,8 @@ public enum ConfigLoader {
         _ name: String, _ node: YAMLNode, _ path: [any CodingKey], _ registry: PluginRegistry,
         _ diagnostics: inout [ConfigDiagnostic]
     ) -> PipelineSpec? {
-        guard let shape = ConfigDecoder.decode(PipelineShape.self, from: node, path: path, diagnostics: &diagnostics) else {
+        guard let shape = ConfigDecoder.decode(PipelineShape.self, from: node, path: path,
+                                               knownKeys: ["input", "parsers", "outputs", "queue"], diagnostics: &diagnostics) else {
             return nil
         }
         let inputPath = path + [AnyCodingKey(stringValue: "input")]
@@ -206,14 +236,15 @@ public enum ConfigLoader {
         }
         guard entry.stage == stage else {
             diagnostics.append(ConfigDiagnostic(location: typeNode.location, path: typePath,
-                                                message: "'\(kind)' is \(entry.stage == .input ? "an" : "a") \(entry.stage.rawValue), not \(stage == .input ? "an" : "a") \(stage.rawValue) (known: \(known))"))
+                                                message: "'\(kind)' is \(entry.stage.withArticle), not \(stage.withArticle) (known: \(known))"))
             return nil
         }
         func configured<P: Plugin, Instance>(
             _ type: P.Type, _ upcast: @escaping @Sendable (P) -> Instance
         ) -> ConfiguredPlugin<Instance>? {
             guard let configuration = ConfigDecoder.decode(
-                P.Configuration.self, from: node, path: path, ignoredKeys: ["type"], diagnostics: &diagnostics)
+                P.Configuration.self, from: node, path: path, ignoredKeys: ["type"],
+                knownKeys: ["type"] + P.options.map(\.name), diagnostics: &diagnostics)
             else { return nil }
             return ConfiguredPlugin(kind: kind, stageName: stageName, location: node.location) { context in
                 upcast(try P(configuration: configuration, context: context))
@@ -236,24 +267,6 @@ struct RawNode: Decodable {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a YAML decoder"))
         }
         node = decoder.node
-    }
-}
-
-/// The top of the file.
-private struct RootShape: Decodable {
-    var service: ServiceSettings?
-    var pipelines: RawNode
-
-    enum CodingKeys: String, CodingKey { case service, pipelines }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        service = try container.decodeIfPresent(ServiceSettings.self, forKey: .service)
-        pipelines = try container.decode(RawNode.self, forKey: .pipelines)
-        guard pipelines.node.mapping != nil else {
-            throw ConfigDiagnostic(location: pipelines.node.location, path: "pipelines",
-                                   message: "expected a mapping of pipeline names to pipelines, found \(pipelines.node.kindName)")
-        }
     }
 }
 

@@ -8,7 +8,8 @@ public struct Interpolator: Sendable {
 
     /// Expands every scalar of the tree (keys are left as written). Values under a secret-looking key
     /// are registered with the redactor. Mistakes are appended to `diagnostics`.
-    public func expand(_ node: YAMLNode, key: String = "", diagnostics: inout [ConfigDiagnostic]) -> YAMLNode {
+    public func expand(_ node: YAMLNode, path: String = "", diagnostics: inout [ConfigDiagnostic]) -> YAMLNode {
+        let key = path.split(separator: ".").last.map(String.init) ?? ""
         var node = node
         switch node.content {
         case .scalar(let text, let plain):
@@ -17,13 +18,16 @@ public struct Interpolator: Sendable {
                 node.content = .scalar(expanded, plain: plain)
                 if Redactor.isSecretKey(key) { Redactor.shared.register(expanded) }
             } catch {
-                diagnostics.append(ConfigDiagnostic(location: node.location, path: key, message: error.message))
+                diagnostics.append(ConfigDiagnostic(location: node.location, path: path, message: error.message))
             }
         case .sequence(let items):
-            node.content = .sequence(items.map { expand($0, key: key, diagnostics: &diagnostics) })
+            node.content = .sequence(items.enumerated().map { index, item in
+                expand(item, path: path + "[\(index)]", diagnostics: &diagnostics)
+            })
         case .mapping(let entries):
             node.content = .mapping(entries.map { entry in
-                (entry.key, expand(entry.value, key: entry.key.scalar ?? "", diagnostics: &diagnostics))
+                let name = entry.key.scalar ?? ""
+                return (entry.key, expand(entry.value, path: path.isEmpty ? name : path + "." + name, diagnostics: &diagnostics))
             })
         }
         return node

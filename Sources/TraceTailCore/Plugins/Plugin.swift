@@ -3,6 +3,9 @@ import Logging
 /// The stage a plugin fills in a pipeline.
 public enum Stage: String, Sendable, CaseIterable {
     case input, parser, output
+
+    /// "an input", "a parser", "an output".
+    public var withArticle: String { self == .parser ? "a parser" : "an \(rawValue)" }
 }
 
 /// One option of a plugin's configuration, for `tracetail plugins` and the README's reference.

@@ -1,0 +1,124 @@
+import Foundation
+
+/// What a finished process left behind.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// The built `tracetail` executable, next to the test bundle.
+public func tracetailBinary() -> String {
+    let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    var directory = executable.deletingLastPathComponent()
+    // The test runner lives inside `<build>/debug/TraceTailPackageTests.xctest` on Linux.
+    while directory.path != "/" {
+        let candidate = directory.appendingPathComponent("tracetail").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    fatalError("the tracetail executable was not built next to \(executable.path)")
+}
+
+/// A started process with pipes on all three standard streams.
+public final class RunningProcess: @unchecked Sendable {
+    // @unchecked: Process and Pipe are used from the test's task only; the output collectors lock.
+    public let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private let errors = Pipe()
+    private let collected = NSLock()
+    private var stdoutData = Data()
+    private var stderrData = Data()
+
+    public init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+        process.executableURL = URL(fileURLWithPath: tracetailBinary())
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.collected.withLock { self?.stdoutData.append(data) }
+        }
+        errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            self?.collected.withLock { self?.stderrData.append(data) }
+        }
+        try process.run()
+    }
+
+    public func write(_ text: String) {
+        input.fileHandleForWriting.write(Data(text.utf8))
+    }
+
+    public func closeInput() {
+        try? input.fileHandleForWriting.close()
+    }
+
+    public func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
+
+    public var stdout: String { collected.withLock { String(decoding: stdoutData, as: UTF8.self) } }
+    public var stderr: String { collected.withLock { String(decoding: stderrData, as: UTF8.self) } }
+
+    /// Waits for the process to exit, killing it after `timeout`.
+    public func wait(timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
+                throw TimedOut(what: "tracetail \(process.arguments ?? [])")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        // Let the readers take what is left in the pipes.
+        for handle in [output.fileHandleForReading, errors.fileHandleForReading] {
+            handle.readabilityHandler = nil
+        }
+        let restOut = output.fileHandleForReading.readDataToEndOfFile()
+        let restErr = errors.fileHandleForReading.readDataToEndOfFile()
+        collected.withLock {
+            stdoutData.append(restOut)
+            stderrData.append(restErr)
+        }
+        return ProcessResult(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+    }
+
+    /// Waits until `condition` holds for the collected output.
+    public func waitFor(timeout: Duration = .seconds(20), _ condition: (RunningProcess) -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition(self) {
+            if ContinuousClock.now > deadline || !process.isRunning { throw TimedOut(what: "output condition") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public var what: String
+    public var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `tracetail` with the given arguments and standard input to completion.
+public func runTracetail(
+    _ arguments: [String], stdin: String = "", environment: [String: String] = [:], directory: String? = nil
+) async throws -> ProcessResult {
+    let running = try RunningProcess(arguments, environment: environment, directory: directory)
+    running.write(stdin)
+    running.closeInput()
+    return try await running.wait()
+}
+
+/// Waits until `condition` holds, polling; fails after `timeout`.
+public func eventually(timeout: Duration = .seconds(10), _ what: String = "condition", _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline { throw TimedOut(what: what) }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+}

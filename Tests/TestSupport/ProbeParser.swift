@@ -16,6 +16,10 @@ public struct ProbeParser: Parser {
         public var apiKey: Secret?
         public var mode: Mode?
 
+        public init(pattern: String) {
+            self.pattern = pattern
+        }
+
         enum CodingKeys: String, CodingKey {
             case pattern, limit, enabled, timeout, fields, mode
             case apiKey = "api_key"

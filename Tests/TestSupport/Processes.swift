@@ -101,6 +101,7 @@ public final class RunningProcess: @unchecked Sendable {
 
 public struct TimedOut: Error, CustomStringConvertible {
     public var what: String
+    public init(what: String) { self.what = what }
     public var description: String { "timed out waiting for \(what)" }
 }
 
@@ -121,4 +122,14 @@ public func eventually(timeout: Duration = .seconds(10), _ what: String = "condi
         if ContinuousClock.now > deadline { throw TimedOut(what: what) }
         try await Task.sleep(for: .milliseconds(5))
     }
+}
+
+/// The repository's top folder.
+public func repositoryRoot(_ file: String = #filePath) -> String {
+    var url = URL(fileURLWithPath: file)
+    while url.path != "/" {
+        url.deleteLastPathComponent()
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
+    }
+    fatalError("no Package.swift above \(file)")
 }

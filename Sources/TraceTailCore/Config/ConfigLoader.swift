@@ -154,7 +154,7 @@ public enum ConfigLoader {
                         message: "pipeline name '\(name)' may use only letters, digits, '-', '_' and '.'"))
                 }
                 let path: [any CodingKey] = [pipelinesKey, AnyCodingKey(stringValue: name)]
-                if let pipeline = buildPipeline(name, value, path, registry, &diagnostics) {
+                if let pipeline = buildPipeline(name, declaredAt: key.location, value, path, registry, &diagnostics) {
                     pipelines.append(pipeline)
                 }
             }
@@ -173,7 +173,8 @@ public enum ConfigLoader {
     }
 
     private static func buildPipeline(
-        _ name: String, _ node: YAMLNode, _ path: [any CodingKey], _ registry: PluginRegistry,
+        _ name: String, declaredAt location: SourceLocation, _ node: YAMLNode, _ path: [any CodingKey],
+        _ registry: PluginRegistry,
         _ diagnostics: inout [ConfigDiagnostic]
     ) -> PipelineSpec? {
         guard let shape = ConfigDecoder.decode(PipelineShape.self, from: node, path: path,
@@ -202,7 +203,7 @@ public enum ConfigLoader {
         guard parserPlugins.count == parsers.count, outputPlugins.count == outputs.count, !outputs.isEmpty else {
             return nil
         }
-        return PipelineSpec(name: name, location: node.location, input: inputPlugin, parsers: parserPlugins,
+        return PipelineSpec(name: name, location: location, input: inputPlugin, parsers: parserPlugins,
                             outputs: outputPlugins, queue: shape.queue ?? QueueSettings())
     }
 

@@ -67,6 +67,42 @@ import TraceTailCore
         #expect(result.stderr.contains("records_settled=2"))
     }
 
+    @Test func aSecondSignalExitsAtOnceWhileTheDrainIsStuck() async throws {
+        let config = try writeConfig("""
+            service: { data_dir: \(temporaryDirectory()), grace_period: 60s }
+            pipelines:
+              stuck:
+                input: { type: stdin }
+                outputs: [ { type: console } ]
+            """)
+        // Nobody reads standard output, so the console output blocks once the pipe is full and the drain cannot end.
+        let process = try RunningProcess(["run", "-c", config], readOutput: false)
+        process.write(String(repeating: String(repeating: "x", count: 199) + "\n", count: 2000))
+        try await Task.sleep(for: .milliseconds(500))
+        process.signal(SIGTERM)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(process.process.isRunning, "the first signal only starts a graceful drain")
+        let started = ContinuousClock.now
+        process.signal(SIGTERM)
+        let result = try await process.wait(timeout: .seconds(10))
+        #expect(result.status == 128 + SIGTERM)
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(result.stderr.contains("second signal: exiting without draining"))
+    }
+
+    @Test func jsonLogsOnStderr() async throws {
+        let result = try await runTracetail(["run", "--config", "config.example.yaml", "--log-format", "json"],
+                                            stdin: "{\"message\":\"hi\"}\n", directory: root)
+        #expect(result.status == 0)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count >= 2)
+        for line in lines {
+            let entry = try JSONReader.parse(Array(line.utf8))
+            #expect(entry["level"] != nil && entry["message"] != nil && entry["time"] != nil)
+        }
+        #expect(result.stderr.contains(#""message":"pipeline stopped""#))
+    }
+
     @Test func validateReportsEveryMistakeWithItsPosition() async throws {
         let config = try writeConfig("""
             pipelines:

@@ -31,7 +31,10 @@ public final class RunningProcess: @unchecked Sendable {
     private var stdoutData = Data()
     private var stderrData = Data()
 
-    public init(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws {
+    /// - Parameter readOutput: false leaves standard output unread, so that a writer blocks once the pipe is full.
+    public init(
+        _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, readOutput: Bool = true
+    ) throws {
         process.executableURL = URL(fileURLWithPath: tracetailBinary())
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
@@ -39,9 +42,11 @@ public final class RunningProcess: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            self?.collected.withLock { self?.stdoutData.append(data) }
+        if readOutput {
+            output.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                self?.collected.withLock { self?.stdoutData.append(data) }
+            }
         }
         errors.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData

@@ -6,7 +6,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "JSONParser", "ConsoleOutput"]
+let plugins = ["StdinInput", "JSONParser", "KeyValueParser", "ConsoleOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -29,10 +29,23 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CPCRE2",
+            path: "Sources/CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        .target(
+            name: "CSimdJSON",
+            path: "Sources/CSimdJSON",
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
         .target(
             name: "TraceTailCore",
             dependencies: [
                 "CLibYAML",
+                "CPCRE2",
+                "CSimdJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -42,6 +55,7 @@ let package = Package(
         ),
         plugin("StdinInput"),
         plugin("JSONParser"),
+        plugin("KeyValueParser"),
         plugin("ConsoleOutput"),
         .target(
             name: "BuiltinPlugins",
@@ -63,5 +77,6 @@ let package = Package(
         .testTarget(name: "PluginTests", dependencies: ["BuiltinPlugins", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["tracetail", "TestSupport"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -1,6 +1,7 @@
 @_exported import TraceTailCore
 import ConsoleOutput
 import JSONParser
+import KeyValueParser
 import StdinInput
 
 /// The one list of every plugin built into TraceTail. Adding a plugin is one line here.
@@ -8,7 +9,7 @@ public enum BuiltinPlugins {
     public static func registry() throws -> PluginRegistry {
         try PluginRegistry(
             inputs: [StdinInput.self],
-            parsers: [JSONParser.self],
+            parsers: [JSONParser.self, KeyValueParser.self],
             outputs: [ConsoleOutput.self])
     }
 }

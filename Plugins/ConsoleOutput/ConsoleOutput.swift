@@ -65,6 +65,13 @@ public struct ConsoleOutput: Output {
         text += " trace=\(record.traceID?.description ?? "-") span=\(record.spanID?.description ?? "-")"
         if let parent = record.parentSpanID { text += " parent=\(parent)" }
         if case .error(let message, _) = record.status { text += " error=\"\(message)\"" }
+        if let cost = record.cost { text += " cost=$\(cost)" }
+        for (label, payload) in [("input", record.input), ("output", record.output)] {
+            guard let payload else { continue }
+            var preview = SpanJSON.text(payload)
+            if preview.count > 80 { preview = String(preview.prefix(80)) + "…" }
+            text += " \(label)=\(preview)"
+        }
         for (key, value) in record.attributes {
             var writer = JSONWriter()
             SpanJSON.attribute(value, &writer)

@@ -1,96 +1,81 @@
 import TraceTailCore
 
-/// Parses each record as one JSON object into attributes (nested objects as dotted keys).
+/// Parses each record — or a field an earlier parser extracted — as one JSON object, with simdjson, then maps its
+/// fields to span fields and gen_ai.* attributes.
 public struct JSONParser: Parser {
-    /// What happens to a record that is not a JSON object.
-    public enum ErrorPolicy: String, ConfigChoice {
-        /// Pass it on with its raw text as the span name, marked with `tracetail.parse_error`.
-        case keep
-        /// Leave it out (it is counted).
-        case drop
-    }
-
     public struct Configuration: Decodable, Sendable {
-        public var onError = ErrorPolicy.keep
-
-        enum CodingKeys: String, CodingKey {
-            case onError = "on_error"
-        }
+        /// Parse the JSON text held in this field instead of the whole line.
+        public var field: String?
+        public var settings = ParserSettings()
 
         public init() {}
 
+        enum CodingKeys: String, CodingKey { case field }
+
         public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            onError = try container.decodeIfPresent(ErrorPolicy.self, forKey: .onError) ?? onError
+            field = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .field)
+            settings = try ParserSettings(from: decoder)
         }
     }
 
     public static let kind = "json"
-    public static let summary = "One JSON object per record into attributes; nested objects become dotted keys."
+    public static let summary = "One JSON object per line (or in a field) into span fields and gen_ai.* attributes."
     public static let options = [
-        PluginOption("on_error", ErrorPolicy.choices, default: "keep",
-                     "A record that is not a JSON object is passed on raw (keep) or left out (drop); both are counted."),
-    ]
+        PluginOption("field", "field name", default: "the whole line",
+                     "Parse the JSON text in this field of an earlier parser (e.g. the message part of a kv line)."),
+    ] + ParserSettings.options
 
-    let configuration: Configuration
-    let context: PluginContext
-    let failures: MetricCounter
-    let dropped: MetricCounter
+    let field: String?
+    let mapper: FieldMapper
+    let failures: ParseFailureHandler
+    let reader: JSONFieldReader
 
     public init(configuration: Configuration, context: PluginContext) {
-        self.configuration = configuration
-        self.context = context
-        failures = context.metrics.counter("parse_errors_total")
-        dropped = context.metrics.counter("records_dropped_total")
+        field = configuration.field
+        mapper = FieldMapper(configuration.settings)
+        failures = ParseFailureHandler(policy: configuration.settings.onError, context: context)
+        reader = JSONFieldReader(keepWhole: FieldMapper.wholeValueFields)
     }
 
     public func parse(_ batch: inout RecordBatch) {
         var failed: [Int] = []
-        for index in batch.records.indices {
-            let problem: String
-            do {
-                if case .object(let members) = try JSONReader.parse(batch.raw(batch.records[index])) {
-                    JSONFlattener.flatten(members, into: &batch.records[index].attributes)
-                    FieldMapping.apply(to: &batch.records[index])
-                    continue
+        reader.withSession { session in
+            for index in batch.records.indices {
+                do {
+                    if let field {
+                        try parseField(field, of: &batch.records[index], session)
+                    } else {
+                        let range = batch.records[index].raw
+                        try batch.storage.withUnsafeBytes { storage throws in
+                            try parseObject(UnsafeRawBufferPointer(rebasing: storage[range]), into: &batch.records[index], session)
+                        }
+                    }
+                } catch {
+                    failures.fail(&batch.records[index], "\(error)")
+                    failed.append(index)
                 }
-                problem = "expected a JSON object"
-            } catch {
-                problem = error.description
             }
-            let position = batch.records[index].position
-            batch.records[index].parseError = problem
-            batch.records[index].attributes["tracetail.parse_error"] = .string(problem)
-            failed.append(index)
-            if failures.value % 1000 == 0 {
-                context.logger.warning("record is not a JSON object", metadata: [
-                    "source": "\(position.source)", "offset": "\(position.offsets.lowerBound)",
-                    "error": "\(problem)", "failures_so_far": "\(failures.value + 1)",
-                ])
-            }
-            failures.increment()
         }
-        if configuration.onError == .drop && !failed.isEmpty {
-            dropped.increment(by: failed.count)
-            batch.records.remove(atOffsets: failed)
-        }
+        failures.settle(failed, in: &batch)
     }
-}
 
-extension Array {
-    /// Removes the elements at the given ascending offsets.
-    mutating func remove(atOffsets offsets: [Int]) {
-        var iterator = offsets.makeIterator()
-        var next = iterator.next()
-        var kept = 0
-        for index in indices {
-            if index == next {
-                next = iterator.next()
-            } else {
-                swapAt(kept, index)
-                kept += 1
+    private func parseField(_ field: String, of record: inout Record, _ session: JSONFieldSession) throws {
+        guard case .string(var text)? = record.attributes[field] else {
+            throw JSONFieldReader.Failure(description: "no text field '\(field)' to parse")
+        }
+        try text.withUTF8 { utf8 throws in
+            try parseObject(UnsafeRawBufferPointer(utf8), into: &record, session)
+        }
+        record.attributes.remove(field)
+    }
+
+    private func parseObject(_ bytes: UnsafeRawBufferPointer, into record: inout Record, _ session: JSONFieldSession) throws {
+        var isObject = true
+        try mapper.map(&record) { fields in
+            try session.parse(bytes) { key, value in
+                if key.isEmpty { isObject = false } else { fields.add(key, value) }
             }
         }
-        removeLast(count - kept)
+        if !isObject { throw JSONFieldReader.Failure(description: "expected a JSON object") }
     }
 }

@@ -118,7 +118,7 @@ import TraceTailCore
         #expect(result.status == 1)
         #expect(result.stderr == """
             error: \(config):3:43: pipelines.app.input.max_line_bytes: expected a size such as 4096, 64KiB or 10MiB, found 'huge'
-            error: \(config):5:15: pipelines.app.parsers[0].type: unknown parser type 'jsn' (known: json)
+            error: \(config):5:15: pipelines.app.parsers[0].type: unknown parser type 'jsn' (known: json, kv)
             error: \(config):8:9: pipelines.app.outputs[0].colour: unknown key 'colour' (known: type, format)
             3 errors in \(config)
 
@@ -149,7 +149,7 @@ import TraceTailCore
         #expect(version.stdout == "\(TraceTail.version)\n")
         let plugins = try await runTracetail(["plugins"])
         #expect(plugins.status == 0)
-        for kind in ["stdin (input)", "json (parser)", "console (output)", "    on_error: keep | drop, default keep."] {
+        for kind in ["stdin (input)", "json (parser)", "kv (parser)", "console (output)", "    on_error: keep | drop | dead_letter, default keep."] {
             #expect(plugins.stdout.contains(kind), "\(kind)")
         }
     }

@@ -20,7 +20,7 @@ func batch(_ lines: [String]) -> RecordBatch {
     @Test func everyBuiltinPluginIsRegisteredOnceWithDocumentedOptions() throws {
         let registry = try BuiltinPlugins.registry()
         #expect(registry.kinds(of: .input) == ["stdin"])
-        #expect(registry.kinds(of: .parser) == ["json"])
+        #expect(registry.kinds(of: .parser) == ["json", "kv"])
         #expect(registry.kinds(of: .output) == ["console"])
         for entry in registry.entries {
             #expect(!entry.type.summary.isEmpty)
@@ -52,7 +52,8 @@ func batch(_ lines: [String]) -> RecordBatch {
         #expect(record.traceID?.description == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(record.spanID?.description == "00f067aa0ba902b7")
         #expect(record.parentSpanID?.description == "a3ce929d0e0e4736")
-        #expect(record.attributes == Attributes([("model", .string("gpt-4o")), ("usage.prompt_tokens", .int(18))]))
+        #expect(record.attributes == Attributes([("gen_ai.request.model", .string("gpt-4o")), ("usage.prompt_tokens", .int(18))]))
+        #expect(record.type == .llm)
         #expect(record.parseError == nil)
     }
 
@@ -63,6 +64,7 @@ func batch(_ lines: [String]) -> RecordBatch {
         #expect(records.records.count == 4)
         #expect(records.records.map { $0.parseError != nil } == [false, true, true, true])
         #expect(records.records[2].attributes["tracetail.parse_error"] == .string("expected a JSON object"))
+        #expect(records.records[1].attributes["tracetail.parse_error"] == .string("The JSON document has an improper structure: missing or superfluous commas, braces, missing keys, etc."))
         #expect(records.records[1].name == nil, "the raw text becomes the name later, in the span defaults")
     }
 

@@ -14,12 +14,17 @@ public enum ConfigDecoder {
         knownKeys: [String] = [], diagnostics: inout [ConfigDiagnostic]
     ) -> T? {
         let state = DecodingState(root: node, rootPath: path, ignoredKeys: ignoredKeys, knownKeys: knownKeys)
-        defer { diagnostics += state.diagnostics }
+        defer {
+            state.reportUnknownKeys()
+            diagnostics += state.diagnostics
+        }
         do {
             return try T(from: NodeDecoder(node: node, codingPath: path, state: state))
         } catch let diagnostic as ConfigDiagnostic {
             state.report(diagnostic)
         } catch let error as DecodingError {
+            state.report(state.diagnostic(for: error))
+        } catch let error as ConfigValueError {
             state.report(state.diagnostic(for: error))
         } catch {
             state.report(ConfigDiagnostic(location: node.location, path: renderPath(path), message: "\(error)"))
@@ -43,6 +48,30 @@ final class DecodingState {
         self.knownKeys = knownKeys
     }
 
+    /// Mappings read so far, by position, with the keys some container accepted. Several types may read the same
+    /// mapping (a parser's options and the shared mapping options), so a key is unknown only when none took it.
+    private var mappings: [SourceLocation: (path: [any CodingKey], entries: [YAMLNode], accepted: Set<String>)] = [:]
+
+    func noteMapping(_ node: YAMLNode, path: [any CodingKey], accepted: some Sequence<String>) {
+        let keys = node.mapping?.map(\.key) ?? []
+        mappings[node.location, default: (path, keys, [])].accepted.formUnion(accepted)
+    }
+
+    func reportUnknownKeys() {
+        for (path, entries, accepted) in mappings.values {
+            let atRoot = path.count == rootPath.count
+            let ignored = atRoot ? ignoredKeys : []
+            let known = atRoot && !knownKeys.isEmpty ? " (known: \(knownKeys.joined(separator: ", ")))" : ""
+            for key in entries {
+                let name = key.scalar ?? ""
+                if !accepted.contains(name) && !ignored.contains(name) {
+                    report(ConfigDiagnostic(location: key.location, path: renderPath(path + [AnyCodingKey(stringValue: name)]),
+                                            message: "unknown key '\(name)'\(known)"))
+                }
+            }
+        }
+    }
+
     func report(_ diagnostic: ConfigDiagnostic) {
         if !diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
     }
@@ -56,8 +85,24 @@ final class DecodingState {
         @unknown default:
             return ConfigDiagnostic(location: root.location, path: renderPath(rootPath), message: "\(error)")
         }
+        let node = self.node(at: context.codingPath)
+        return ConfigDiagnostic(location: node.location, path: renderPath(context.codingPath), message: context.debugDescription)
+    }
+
+    /// Points into the value: a quoted scalar's text starts one column after its quote.
+    func diagnostic(for error: ConfigValueError) -> ConfigDiagnostic {
+        let node = self.node(at: error.codingPath)
+        var location = node.location
+        if case .scalar(let text, let plain) = node.content, !text.contains("\n") {
+            location.column += error.offset + (plain ? 0 : 1)
+        }
+        return ConfigDiagnostic(location: location, path: renderPath(error.codingPath), message: error.message)
+    }
+
+    /// The node a coding path leads to (as far as it leads).
+    func node(at codingPath: [any CodingKey]) -> YAMLNode {
         var node = root
-        for key in context.codingPath.dropFirst(rootPath.count) {
+        for key in codingPath.dropFirst(rootPath.count) {
             switch node.content {
             case .mapping(let entries):
                 if let next = entries.first(where: { $0.key.scalar == key.stringValue }) { node = next.value }
@@ -67,16 +112,16 @@ final class DecodingState {
                 break
             }
         }
-        return ConfigDiagnostic(location: node.location, path: renderPath(context.codingPath), message: context.debugDescription)
+        return node
     }
 }
 
 /// A coding key for list indices and free-form keys.
-struct AnyCodingKey: CodingKey {
-    var stringValue: String
-    var intValue: Int?
-    init(stringValue: String) { self.stringValue = stringValue }
-    init(intValue: Int) {
+public struct AnyCodingKey: CodingKey, Sendable {
+    public var stringValue: String
+    public var intValue: Int?
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public init(intValue: Int) {
         self.stringValue = "\(intValue)"
         self.intValue = intValue
     }
@@ -103,17 +148,8 @@ struct NodeDecoder: Decoder {
         guard let entries = node.mapping else {
             throw fail("expected a mapping, found \(quoted)")
         }
-        let atRoot = codingPath.count == state.rootPath.count
-        let ignored = atRoot ? state.ignoredKeys : []
-        let known = atRoot && !state.knownKeys.isEmpty ? " (known: \(state.knownKeys.joined(separator: ", ")))" : ""
-        for entry in entries {
-            let name = entry.key.scalar ?? ""
-            if Key(stringValue: name) == nil && !ignored.contains(name) {
-                state.report(ConfigDiagnostic(
-                    location: entry.key.location, path: renderPath(codingPath + [AnyCodingKey(stringValue: name)]),
-                    message: "unknown key '\(name)'\(known)"))
-            }
-        }
+        state.noteMapping(node, path: codingPath,
+                          accepted: entries.compactMap { $0.key.scalar }.filter { Key(stringValue: $0) != nil })
         return KeyedDecodingContainer(KeyedContainer<Key>(decoder: self, entries: entries))
     }
 

@@ -45,3 +45,18 @@ func renderPath(_ path: [any CodingKey]) -> String {
     }
     return text
 }
+
+/// Thrown by a configuration type's `init(from:)` about its own value, pointing at a byte inside it (e.g. where a
+/// regular expression stops compiling).
+public struct ConfigValueError: Error, Sendable {
+    public var message: String
+    public var codingPath: [AnyCodingKey]
+    /// Bytes from the start of the value's text.
+    public var offset: Int
+
+    public init(_ message: String, codingPath: [any CodingKey], offset: Int = 0) {
+        self.message = message
+        self.codingPath = codingPath.map { $0.intValue.map(AnyCodingKey.init(intValue:)) ?? AnyCodingKey(stringValue: $0.stringValue) }
+        self.offset = offset
+    }
+}

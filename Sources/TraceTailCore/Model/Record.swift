@@ -17,7 +17,7 @@ public struct SourcePosition: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// LangWatch's span type (`langwatch.span.type`).
-public enum SpanType: String, Sendable, CaseIterable, Codable {
+public enum SpanType: String, ConfigChoice {
     case span, llm, chain, tool, agent, rag, guardrail, evaluation, workflow, component, module, server, client,
          producer, consumer, task, unknown
 }
@@ -55,6 +55,8 @@ public struct Record: Sendable {
     public var status: SpanStatus = .unset
     public var input: SpanPayload?
     public var output: SpanPayload?
+    /// The span's cost in USD, when the log states it.
+    public var cost: Double?
     /// OpenTelemetry attributes: `gen_ai.*` and everything else the parsers found.
     public var attributes = Attributes()
     /// Set by a parser that could not parse the record.

@@ -22,6 +22,7 @@ public enum SpanJSON {
                     }
                 }
             }
+            if let cost = record.cost { span.double("cost", cost) }
             if let input = record.input { span("input") { payload(input, &$0) } }
             if let output = record.output { span("output") { payload(output, &$0) } }
             span("attributes") { writer in
@@ -46,6 +47,14 @@ public enum SpanJSON {
         case .double(let number): writer.double(number)
         case .bool(let flag): writer.bool(flag)
         case .array(let items): writer.array(items) { attribute($1, &$0) }
+        }
+    }
+
+    /// A payload as compact text: text as it is, JSON as JSON.
+    public static func text(_ payload: SpanPayload) -> String {
+        switch payload {
+        case .text(let text): return text
+        case .json(let value): return JSONFlattener.text(value)
         }
     }
 

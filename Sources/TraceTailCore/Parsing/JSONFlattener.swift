@@ -36,7 +36,8 @@ public enum JSONFlattener {
         }
     }
 
-    private static func text(_ value: JSONValue) -> String {
+    /// Compact JSON text of a value.
+    public static func text(_ value: JSONValue) -> String {
         var writer = JSONWriter()
         writer.value(value)
         return String(decoding: writer.bytes, as: UTF8.self)

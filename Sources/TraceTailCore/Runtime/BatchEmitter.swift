@@ -51,6 +51,7 @@ public struct DeadLetterFile: Sendable {
                 members.string("output", output)
                 members.string("reason", Redactor.shared.redact(reason))
                 if let status { members.int("status", status) }
+                if let problem = record.parseError { members.string("parse_error", problem) }
                 members.string("source", record.position.source)
                 members.int("offset", record.position.offsets.lowerBound)
                 if let trace = record.traceID { members.string("trace_id", trace.description) }

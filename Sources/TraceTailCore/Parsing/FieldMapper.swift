@@ -1,0 +1,335 @@
+/// The mapping step every parser applies after extracting fields: it gives each field its place in the span
+/// (canonical fields or OpenTelemetry GenAI attributes) and the type OpenTelemetry requires.
+///
+/// Parsers call `map(_:_:)` with a closure that adds the fields of one record; the mapper then derives what
+/// depends on several fields (end time from a duration, span name and type, a trace id from `trace_id_from`).
+public struct FieldMapper: Sendable {
+    /// Where a field goes.
+    enum Target: Sendable, Equatable {
+        case attribute(String, Coercion)
+        case traceID, spanID, parentSpanID
+        case name, message
+        case startTime, endTime
+        /// A duration in the given number of nanoseconds per unit.
+        case duration(UInt64)
+        case input, output
+        case error, stacktrace
+        case cost
+        case spanType
+    }
+
+    /// The type an attribute must have.
+    enum Coercion: Sendable, Equatable {
+        case string, int, double, bool, stringArray, asIs
+    }
+
+    /// Top-level fields parsers should hand over whole (as JSON) rather than flattened.
+    public static let wholeValueFields = ["input", "prompt", "output", "completion", "response", "error", "exception",
+                                          "labels", "finish_reasons", "stacktrace", "stack"]
+
+    /// The built-in aliases: common log field names → span fields and gen_ai.* attributes.
+    static let aliases: [String: Target] = {
+        var table: [String: Target] = [
+            "model": .attribute("gen_ai.request.model", .string),
+            "response_model": .attribute("gen_ai.response.model", .string),
+            "prompt_tokens": .attribute("gen_ai.usage.input_tokens", .int),
+            "input_tokens": .attribute("gen_ai.usage.input_tokens", .int),
+            "completion_tokens": .attribute("gen_ai.usage.output_tokens", .int),
+            "output_tokens": .attribute("gen_ai.usage.output_tokens", .int),
+            "reasoning_tokens": .attribute("gen_ai.usage.reasoning.output_tokens", .int),
+            "provider": .attribute("gen_ai.provider.name", .string),
+            "vendor": .attribute("gen_ai.provider.name", .string),
+            "system": .attribute("gen_ai.provider.name", .string),
+            "operation": .attribute("gen_ai.operation.name", .string),
+            "temperature": .attribute("gen_ai.request.temperature", .double),
+            "max_tokens": .attribute("gen_ai.request.max_tokens", .int),
+            "top_p": .attribute("gen_ai.request.top_p", .double),
+            "finish_reason": .attribute("gen_ai.response.finish_reasons", .stringArray),
+            "finish_reasons": .attribute("gen_ai.response.finish_reasons", .stringArray),
+            "cost": .cost, "cost_usd": .cost,
+            "trace_id": .traceID, "span_id": .spanID, "parent_id": .parentSpanID, "parent_span_id": .parentSpanID,
+            "user": .attribute("langwatch.user.id", .string), "user_id": .attribute("langwatch.user.id", .string),
+            "thread_id": .attribute("langwatch.thread.id", .string),
+            "conversation_id": .attribute("langwatch.thread.id", .string),
+            "customer_id": .attribute("langwatch.customer.id", .string),
+            "labels": .attribute("langwatch.labels", .stringArray),
+            "ts": .startTime, "time": .startTime, "timestamp": .startTime,
+            "latency_ms": .duration(1_000_000), "duration_ms": .duration(1_000_000),
+            "input": .input, "prompt": .input,
+            "output": .output, "completion": .output, "response": .output,
+            "error": .error, "exception": .error,
+            "stacktrace": .stacktrace, "stack": .stacktrace,
+            "message": .message, "msg": .message,
+            "span_type": .spanType,
+        ]
+        // Deprecated GenAI names, read as their current ones.
+        table["gen_ai.system"] = .attribute("gen_ai.provider.name", .string)
+        table["gen_ai.usage.prompt_tokens"] = .attribute("gen_ai.usage.input_tokens", .int)
+        table["gen_ai.usage.completion_tokens"] = .attribute("gen_ai.usage.output_tokens", .int)
+        table["gen_ai.usage.reasoning_tokens"] = .attribute("gen_ai.usage.reasoning.output_tokens", .int)
+        table["gen_ai.openai.request.seed"] = .attribute("gen_ai.request.seed", .int)
+        return table
+    }()
+
+    /// Targets by canonical name: what `map:` may point at, and the types of the GenAI attributes whatever
+    /// field name they arrive under.
+    static let targets: [String: Target] = {
+        var table: [String: Target] = [
+            "trace_id": .traceID, "span_id": .spanID, "parent_span_id": .parentSpanID, "parent_id": .parentSpanID,
+            "name": .name, "start_time": .startTime, "end_time": .endTime, "duration_ms": .duration(1_000_000),
+            "duration_s": .duration(1_000_000_000), "duration_ns": .duration(1),
+            "input": .input, "output": .output, "error": .error, "stacktrace": .stacktrace, "cost": .cost,
+            "span_type": .spanType, "message": .message,
+            "langwatch.span.cost": .cost,
+        ]
+        let typed: [(Coercion, [String])] = [
+            (.string, ["gen_ai.request.model", "gen_ai.response.model", "gen_ai.response.id", "gen_ai.conversation.id",
+                       "gen_ai.agent.id", "gen_ai.agent.name", "gen_ai.tool.name", "gen_ai.tool.call.id",
+                       "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.output.type",
+                       "langwatch.user.id", "langwatch.thread.id", "langwatch.customer.id"]),
+            (.double, ["gen_ai.request.temperature", "gen_ai.request.top_p", "gen_ai.request.top_k",
+                       "gen_ai.request.frequency_penalty", "gen_ai.request.presence_penalty",
+                       "gen_ai.response.time_to_first_chunk"]),
+            (.int, ["gen_ai.request.max_tokens", "gen_ai.request.seed", "gen_ai.usage.input_tokens",
+                    "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens",
+                    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.reasoning.output_tokens"]),
+            (.stringArray, ["gen_ai.request.stop_sequences", "gen_ai.response.finish_reasons", "langwatch.labels"]),
+            (.bool, ["gen_ai.request.stream"]),
+        ]
+        for (coercion, names) in typed {
+            for name in names { table[name] = .attribute(name, coercion) }
+        }
+        return table
+    }()
+
+    public let settings: ParserSettings
+    private let renames: [String: Target]
+    private let dropped: Set<String>
+
+    public init(_ settings: ParserSettings) {
+        self.settings = settings
+        renames = settings.map.mapValues { Self.targets[$0] ?? .attribute($0, .asIs) }
+        dropped = Set(settings.drop)
+    }
+
+    /// Where a field goes, or nil for a plain attribute under its own name.
+    func target(of key: String) -> Target? {
+        if let renamed = renames[key] { return renamed }
+        if settings.aliases, let alias = Self.aliases[key] { return alias }
+        return Self.targets[key]
+    }
+
+    /// Maps the fields `extract` adds to one record.
+    public func map<Failure: Error>(
+        _ record: inout Record, _ extract: (inout Fields) throws(Failure) -> Void
+    ) throws(Failure) {
+        var fields = Fields(mapper: self, record: record)
+        try extract(&fields)
+        record = fields.finish()
+    }
+
+    /// Collects one record's fields for the mapper.
+    public struct Fields {
+        let mapper: FieldMapper
+        var record: Record
+        var duration: UInt64?
+        var message: String?
+        var explicitType: SpanType?
+        var stacktrace: [String]?
+
+        init(mapper: FieldMapper, record: Record) {
+            self.mapper = mapper
+            self.record = record
+        }
+
+        /// Adds one extracted field.
+        public mutating func add(_ key: String, _ value: FieldValue) {
+            guard !mapper.dropped.contains(key) else { return }
+            if key == mapper.settings.traceIDFrom, let text = value.text, !text.isEmpty {
+                record.traceID = TraceID(hex: text) ?? TraceID(hashing: text.utf8)
+            }
+            guard let target = mapper.target(of: key) else {
+                if value != .null { record.attributes[key] = FieldMapper.attribute(value) }
+                return
+            }
+            if !apply(target, value) {
+                record.attributes[key] = FieldMapper.attribute(value) // kept as it came when it has the wrong type
+            }
+        }
+
+        /// Puts a value at its target; false when it does not fit there.
+        private mutating func apply(_ target: Target, _ value: FieldValue) -> Bool {
+            if value == .null { return true }
+            switch target {
+            case .attribute(let name, let coercion):
+                guard let typed = FieldMapper.coerce(value, coercion) else { return false }
+                record.attributes[name] = typed
+            case .traceID:
+                guard let text = value.text, !text.isEmpty else { return false }
+                if mapper.settings.traceIDFrom == nil || record.traceID == nil {
+                    record.traceID = TraceID(hex: text) ?? TraceID(hashing: text.utf8)
+                }
+            case .spanID:
+                guard let text = value.text, !text.isEmpty else { return false }
+                record.spanID = SpanID(hex: text) ?? SpanID(hashing: text.utf8)
+            case .parentSpanID:
+                guard let text = value.text, !text.isEmpty else { return false }
+                record.parentSpanID = SpanID(hex: text) ?? SpanID(hashing: text.utf8)
+            case .name:
+                guard let text = value.text else { return false }
+                record.name = text
+            case .message:
+                guard case .string(let text) = value else { return false }
+                message = text
+            case .startTime:
+                guard let time = TimestampParser.nanoseconds(value) else { return false }
+                record.startTime = time
+            case .endTime:
+                guard let time = TimestampParser.nanoseconds(value) else { return false }
+                record.endTime = time
+            case .duration(let unit):
+                guard case .double(let amount)? = FieldMapper.coerce(value, .double), amount >= 0, amount < 1e15 else { return false }
+                duration = UInt64((amount * Double(unit)).rounded())
+            case .input:
+                record.input = FieldMapper.payload(value)
+            case .output:
+                record.output = FieldMapper.payload(value)
+            case .error:
+                let (message, trace) = FieldMapper.error(value)
+                record.status = .error(message: message, stacktrace: trace ?? stacktrace ?? [])
+            case .stacktrace:
+                let lines = FieldMapper.lines(value)
+                stacktrace = lines
+                if case .error(let message, let trace) = record.status, trace.isEmpty {
+                    record.status = .error(message: message, stacktrace: lines)
+                }
+            case .cost:
+                guard case .double(let amount)? = FieldMapper.coerce(value, .double) else { return false }
+                record.cost = amount
+            case .spanType:
+                guard let text = value.text, let type = SpanType(rawValue: text.lowercased()) else { return false }
+                explicitType = type
+            }
+            return true
+        }
+
+        /// Derives what depends on several fields.
+        mutating func finish() -> Record {
+            if let duration {
+                let start = record.startTime ?? record.observedTime
+                record.startTime = start
+                record.endTime = start + duration
+            }
+            let model = record.attributes["gen_ai.request.model"]
+            if record.type == nil {
+                let tokens = record.attributes["gen_ai.usage.input_tokens"] != nil
+                    || record.attributes["gen_ai.usage.output_tokens"] != nil
+                record.type = mapper.settings.spanType ?? explicitType ?? (model != nil || tokens ? .llm : nil)
+            }
+            if record.name == nil {
+                if case .string(let operation)? = record.attributes["gen_ai.operation.name"], case .string(let name)? = model {
+                    record.name = "\(operation) \(name)"
+                    if let message { record.attributes["message"] = .string(message) }
+                } else if let message {
+                    record.name = message
+                }
+            } else if let message {
+                record.attributes["message"] = .string(message)
+            }
+            return record
+        }
+    }
+
+    /// An extracted value as an attribute, as it came.
+    static func attribute(_ value: FieldValue) -> AttributeValue {
+        switch value {
+        case .null: return .string("")
+        case .bool(let flag): return .bool(flag)
+        case .int(let number): return .int(number)
+        case .double(let number): return .double(number)
+        case .string(let text): return .string(text)
+        case .json(let text):
+            guard let parsed = try? JSONReader.parse(Array(text.utf8)) else { return .string(text) }
+            return JSONFlattener.attribute(parsed)
+        }
+    }
+
+    /// The value with the type OpenTelemetry requires, or nil when it cannot be had without loss.
+    static func coerce(_ value: FieldValue, _ coercion: Coercion) -> AttributeValue? {
+        switch (coercion, value) {
+        case (.asIs, _): return attribute(value)
+        case (.string, .string(let text)): return .string(text)
+        case (.string, .json): return nil
+        case (.string, _): return value.text.map(AttributeValue.string)
+        case (.int, .int(let number)): return .int(number)
+        case (.int, .double(let number)):
+            return number.rounded() == number && abs(number) < 9.2e18 ? .int(Int64(number)) : nil
+        case (.int, .string(let text)):
+            if let number = Int64(text.trimmingWhitespace()) { return .int(number) }
+            return Double(text.trimmingWhitespace()).flatMap { coerce(.double($0), .int) }
+        case (.double, .double(let number)): return .double(number)
+        case (.double, .int(let number)): return .double(Double(number))
+        case (.double, .string(let text)): return Double(text.trimmingWhitespace()).map(AttributeValue.double)
+        case (.bool, .bool(let flag)): return .bool(flag)
+        case (.bool, .string(let text)):
+            switch text.lowercased() {
+            case "true", "1", "yes": return .bool(true)
+            case "false", "0", "no": return .bool(false)
+            default: return nil
+            }
+        case (.bool, .int(let number)) where number == 0 || number == 1: return .bool(number == 1)
+        case (.stringArray, .json(let text)):
+            guard case .array(let items)? = try? JSONReader.parse(Array(text.utf8)) else { return nil }
+            var strings: [AttributeValue] = []
+            for item in items {
+                switch item {
+                case .string(let text): strings.append(.string(text))
+                case .int, .double, .bool: strings.append(.string(JSONFlattener.text(item)))
+                default: return nil
+                }
+            }
+            return .array(strings)
+        case (.stringArray, .string(let text)):
+            return .array(text.split(separator: ",").map { .string($0.trimmingWhitespace()) }.filter { $0 != .string("") })
+        default: return nil
+        }
+    }
+
+    /// Text stays text; JSON becomes a JSON value (chat messages, objects).
+    static func payload(_ value: FieldValue) -> SpanPayload {
+        if case .json(let text) = value, let parsed = try? JSONReader.parse(Array(text.utf8)) {
+            return .json(parsed)
+        }
+        return .text(value.text ?? "")
+    }
+
+    /// An error's message and, when it carries one, its stack trace.
+    static func error(_ value: FieldValue) -> (String, [String]?) {
+        guard case .json(let text) = value, let object = try? JSONReader.parse(Array(text.utf8)),
+              case .object = object else {
+            return (value.text ?? "error", nil)
+        }
+        var message = text
+        for key in ["message", "msg", "error", "type"] {
+            if case .string(let found)? = object[key] {
+                message = found
+                break
+            }
+        }
+        for key in ["stacktrace", "stack", "traceback"] {
+            if let trace = object[key] { return (message, lines(.json(JSONFlattener.text(trace)))) }
+        }
+        return (message, nil)
+    }
+
+    /// A stack trace as lines: from a JSON array of strings or from text with newlines.
+    static func lines(_ value: FieldValue) -> [String] {
+        if case .json(let text) = value, case .array(let items)? = try? JSONReader.parse(Array(text.utf8)) {
+            return items.map { if case .string(let line) = $0 { line } else { JSONFlattener.text($0) } }
+        }
+        if case .json(let text) = value, case .string(let inner)? = try? JSONReader.parse(Array(text.utf8)) {
+            return inner.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        }
+        return (value.text ?? "").split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
+}

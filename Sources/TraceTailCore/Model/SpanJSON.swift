@@ -1,7 +1,7 @@
 /// TraceTail's own JSON form of a span, as `console` prints it with `format: json`.
 public enum SpanJSON {
-    /// Writes one record as a span object.
-    public static func write(_ record: Record, to writer: inout JSONWriter) {
+    /// Writes one record as a span object; `source` adds where it was read.
+    public static func write(_ record: Record, to writer: inout JSONWriter, source: Bool = true) {
         writer.object { span in
             if let trace = record.traceID { span.string("trace_id", trace.description) }
             if let id = record.spanID { span.string("span_id", id.description) }
@@ -30,12 +30,12 @@ public enum SpanJSON {
                     for (key, value) in record.attributes { attributes(key) { attribute(value, &$0) } }
                 }
             }
-            span("source") { writer in
+            if source { span("source") { writer in
                 writer.object { source in
                     source.string("name", record.position.source)
                     source.int("offset", record.position.offsets.lowerBound)
                 }
-            }
+            } }
         }
     }
 

@@ -188,7 +188,9 @@ public struct FieldMapper: Sendable {
                 guard let time = TimestampParser.nanoseconds(value) else { return false }
                 record.endTime = time
             case .duration(let unit):
-                guard case .double(let amount)? = FieldMapper.coerce(value, .double), amount >= 0, amount < 1e15 else { return false }
+                // At most about 31 years: anything longer is no duration of one call.
+                guard case .double(let amount)? = FieldMapper.coerce(value, .double), amount >= 0,
+                      amount * Double(unit) < 1e18 else { return false }
                 duration = UInt64((amount * Double(unit)).rounded())
             case .input:
                 record.input = FieldMapper.payload(value)
@@ -218,7 +220,8 @@ public struct FieldMapper: Sendable {
             if let duration {
                 let start = record.startTime ?? record.observedTime
                 record.startTime = start
-                record.endTime = start + duration
+                let (end, overflow) = start.addingReportingOverflow(duration)
+                record.endTime = overflow ? start : end
             }
             let model = record.attributes["gen_ai.request.model"]
             if record.type == nil {

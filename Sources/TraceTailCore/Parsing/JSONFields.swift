@@ -4,8 +4,8 @@ import Synchronization
 /// Reads a JSON log line into flattened fields with simdjson, in one call per line.
 ///
 /// Nested objects become dotted keys; arrays and the top-level keys named in `keepWhole` (payloads such as `input`)
-/// come back as JSON text. Lines with invalid UTF-8 are parsed again with the bad bytes replaced, so one stray byte
-/// does not cost the whole line.
+/// come back as JSON text. What simdjson refuses (invalid UTF-8, lone surrogates, integers past 64 bits) goes to
+/// the strict `JSONReader`, so one stray byte does not cost the whole line.
 public final class JSONFieldReader: Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -28,39 +28,73 @@ public final class JSONFieldReader: Sendable {
     }
 
     private let lock: Mutex<Handle>
+    private let keepWhole: Set<String>
 
     public init(keepWhole: [String] = []) {
         lock = Mutex(Handle(keepWhole: keepWhole))
+        self.keepWhole = Set(keepWhole)
     }
 
     /// Runs `body` with exclusive use of the parser (take it once per batch, not per line).
     public func withSession<R>(_ body: (JSONFieldSession) throws -> R) rethrows -> R {
-        try lock.withLock { handle in try body(JSONFieldSession(parser: handle.parser)) }
+        try lock.withLock { handle in try body(JSONFieldSession(parser: handle.parser, keepWhole: keepWhole)) }
     }
 }
 
 /// The parser while its reader's lock is held; do not keep it beyond `withSession`.
 public struct JSONFieldSession {
     let parser: OpaquePointer
+    let keepWhole: Set<String>
 
     /// Parses one document and calls `field` for each of its fields, in document order.
     public func parse(_ bytes: UnsafeRawBufferPointer, _ field: (String, FieldValue) -> Void) throws(JSONFieldReader.Failure) {
         var fields: UnsafePointer<tt_json_field>?
-        var error: UnsafePointer<CChar>?
-        var count = tt_json_parse(parser, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, &fields, &error)
-        if count < 0, let message = error, String(cString: message).contains("UTF-8") {
-            // Replace invalid UTF-8 and try once more.
-            let repaired = Array(String(decoding: bytes, as: UTF8.self).utf8)
-            count = repaired.withUnsafeBytes {
-                tt_json_parse(parser, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count, &fields, &error)
-            }
-        }
+        var error: UnsafePointer<CChar>? // the strict reader's message says where, so that one is reported
+        let count = tt_json_parse(parser, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, &fields, &error)
         guard count >= 0, let fields else {
-            throw JSONFieldReader.Failure(description: error.map { String(cString: $0) } ?? "invalid JSON")
+            return try parseRarely(bytes, field)
         }
         for entry in UnsafeBufferPointer(start: fields, count: Int(count)) {
             let key = String(decoding: UnsafeRawBufferPointer(start: entry.key, count: entry.key_length), as: UTF8.self)
             field(key, Self.value(entry))
+        }
+    }
+
+    /// What simdjson refuses but a log line may still carry: invalid UTF-8 (replaced), lone surrogates (replaced),
+    /// integers beyond 64 bits (read as doubles). The strict reader takes those; its verdict is final.
+    private func parseRarely(
+        _ bytes: UnsafeRawBufferPointer, _ field: (String, FieldValue) -> Void
+    ) throws(JSONFieldReader.Failure) {
+        let value: JSONValue
+        do {
+            value = try JSONReader.parse(bytes)
+        } catch {
+            throw JSONFieldReader.Failure(description: "invalid JSON: \(error)")
+        }
+        guard case .object(let members) = value else { return field("", Self.value(value)) }
+        flatten(members, prefix: "", field)
+    }
+
+    /// The same flattening as the shim's: dotted keys for objects, arrays and kept-whole objects as JSON text.
+    private func flatten(_ members: [(key: String, value: JSONValue)], prefix: String, _ field: (String, FieldValue) -> Void) {
+        for (key, value) in members {
+            let name = prefix.isEmpty ? key : prefix + "." + key
+            if case .object(let nested) = value, !(prefix.isEmpty && keepWhole.contains(key)) {
+                flatten(nested, prefix: name, field)
+            } else {
+                field(name, Self.value(value))
+            }
+        }
+    }
+
+    static func value(_ value: JSONValue) -> FieldValue {
+        switch value {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .int(let number): return .int(number)
+        case .double(let number): return .double(number)
+        case .string(let text): return .string(text)
+        case .array, .object: return .json(JSONFlattener.text(value))
         }
     }
 

@@ -17,24 +17,14 @@ public enum TimestampParser {
     /// Epoch numbers: below 10¹¹ seconds (until year 5138), below 10¹⁴ milliseconds, below 10¹⁷ microseconds,
     /// otherwise nanoseconds.
     static func epoch(_ number: Double, exact: Int64?) -> UInt64? {
-        guard number.isFinite, number > 0 else { return nil }
-        if let exact {
-            switch exact {
-            case ..<100_000_000_000: return UInt64(exact) * 1_000_000_000
-            case ..<100_000_000_000_000: return UInt64(exact) * 1_000_000
-            case ..<100_000_000_000_000_000: return UInt64(exact) * 1000
-            default: return UInt64(exact)
-            }
-        }
-        let scale: Double
-        switch number {
-        case ..<1e11: scale = 1e9
-        case ..<1e14: scale = 1e6
-        case ..<1e17: scale = 1e3
-        default: scale = 1
-        }
-        let scaled = (number * scale).rounded()
-        return scaled < 1.8e19 ? UInt64(scaled) : nil
+        guard number.isFinite, number > 0, number < 1.8e19 else { return nil }
+        let scale: UInt64 = number < 1e11 ? 1_000_000_000 : number < 1e14 ? 1_000_000 : number < 1e17 ? 1000 : 1
+        // Whole and fraction apart: a double holds an epoch in nanoseconds only to about 256 ns.
+        let whole = exact.map { UInt64($0) } ?? UInt64(number.rounded(.down))
+        let fraction = exact == nil ? UInt64(((number - number.rounded(.down)) * Double(scale)).rounded()) : 0
+        let (wholeNanoseconds, overflow) = whole.multipliedReportingOverflow(by: scale)
+        let (total, carry) = wholeNanoseconds.addingReportingOverflow(fraction)
+        return overflow || carry ? nil : total
     }
 
     /// `2026-01-01T00:00:00Z`, `2026-01-01 00:00:00.123456+02:00`, `2026-01-01T00:00:00` (taken as UTC).
@@ -91,7 +81,9 @@ public enum TimestampParser {
         let days = daysSinceEpoch(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         guard seconds >= 0 else { return nil }
-        return UInt64(seconds) * 1_000_000_000 + fraction
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        let (nanoseconds, carry) = whole.addingReportingOverflow(fraction)
+        return overflow || carry ? nil : nanoseconds
     }
 
     /// Howard Hinnant's `days_from_civil`.

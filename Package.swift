@@ -1,5 +1,10 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+/// Benchmarks (ordo-one/benchmark) are built only when asked for, so that tests and CI need not build them:
+/// `TRACETAIL_BENCHMARKS=1 swift package benchmark`.
+let withBenchmarks = ProcessInfo.processInfo.environment["TRACETAIL_BENCHMARKS"] != nil
 
 /// A plugin target lives in `Plugins/<name>` and depends on the framework only.
 func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
@@ -80,3 +85,14 @@ let package = Package(
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17
 )
+
+if withBenchmarks {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "ParserBenchmarks",
+            dependencies: ["BuiltinPlugins", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/ParserBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

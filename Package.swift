@@ -95,4 +95,5 @@ if withBenchmarks {
             dependencies: ["BuiltinPlugins", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/ParserBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(.executableTarget(name: "ParserProfile", dependencies: ["BuiltinPlugins"], path: "Benchmarks/ParserProfile"))
 }

@@ -86,10 +86,10 @@ public struct KeyValueParser: Parser {
                     if let pattern = configuration.pattern {
                         matched = pattern.match(line) { name, range in
                             let text = UnsafeRawBufferPointer(rebasing: line[range])
-                            if name == configuration.pairsFrom {
+                            if let pairsFrom = configuration.pairsFrom, pairsFrom.utf8.elementsEqual(name) {
                                 scanPairs(text) { fields.add($0, $1) }
                             } else {
-                                fields.add(name, .inferred(String(decoding: text, as: UTF8.self)))
+                                fields.add(name, .inferred(text))
                             }
                         }
                     } else {
@@ -107,7 +107,7 @@ public struct KeyValueParser: Parser {
 
     /// Scans logfmt pairs; returns how many it found.
     @discardableResult
-    func scanPairs(_ text: UnsafeRawBufferPointer, _ pair: (String, FieldValue) -> Void) -> Int {
+    func scanPairs(_ text: UnsafeRawBufferPointer, _ pair: (UnsafeRawBufferPointer, RawValue) -> Void) -> Int {
         LogfmtScanner(pairSeparator: configuration.pairSeparator, valueSeparator: configuration.valueSeparator)
             .scan(text, pair)
     }

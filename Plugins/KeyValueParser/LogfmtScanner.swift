@@ -12,73 +12,83 @@ struct LogfmtScanner {
         byte == pairSeparator || (pairSeparator == UInt8(ascii: " ") && (byte == 0x09 || byte == 0x0D || byte == 0x0A))
     }
 
-    /// Calls `pair` for every pair in `text`; returns how many there were.
-    func scan(_ text: UnsafeRawBufferPointer, _ pair: (String, FieldValue) -> Void) -> Int {
+    /// Calls `pair` for every pair in `text` (key and value borrowed for the call); returns how many there were.
+    func scan(_ text: UnsafeRawBufferPointer, _ pair: (UnsafeRawBufferPointer, RawValue) -> Void) -> Int {
         var index = 0
         var count = 0
         let end = text.count
+        var unescaped: [UInt8] = []
         while index < end {
             while index < end && isSeparator(text[index]) { index += 1 }
             guard index < end else { break }
             let keyStart = index
             while index < end && text[index] != valueSeparator && !isSeparator(text[index]) { index += 1 }
-            let key = String(decoding: UnsafeRawBufferPointer(rebasing: text[keyStart..<index]), as: UTF8.self)
-            let value: FieldValue
-            if index < end && text[index] == valueSeparator {
-                index += 1
-                if index < end && text[index] == UInt8(ascii: "\"") {
-                    value = .string(quoted(text, &index))
+            let key = UnsafeRawBufferPointer(rebasing: text[keyStart..<index])
+            let hasValue = index < end && text[index] == valueSeparator
+            if hasValue { index += 1 }
+            guard !key.isEmpty else {
+                while index < end && !isSeparator(text[index]) { index += 1 }
+                continue
+            }
+            count += 1
+            if !hasValue {
+                pair(key, .bool(true))
+            } else if index < end && text[index] == UInt8(ascii: "\"") {
+                if let plain = quoted(text, &index, into: &unescaped) {
+                    pair(key, .text(plain))
                 } else {
-                    let valueStart = index
-                    while index < end && !isSeparator(text[index]) { index += 1 }
-                    value = .inferred(String(decoding: UnsafeRawBufferPointer(rebasing: text[valueStart..<index]), as: UTF8.self))
+                    unescaped.withUnsafeBytes { pair(key, .text($0)) }
                 }
             } else {
-                value = .bool(true)
+                let valueStart = index
+                while index < end && !isSeparator(text[index]) { index += 1 }
+                pair(key, .inferred(UnsafeRawBufferPointer(rebasing: text[valueStart..<index])))
             }
-            guard !key.isEmpty else { continue }
-            pair(key, value)
-            count += 1
         }
         return count
     }
 
-    /// Reads a quoted value starting at its opening quote; leaves `index` after the closing quote.
-    private func quoted(_ text: UnsafeRawBufferPointer, _ index: inout Int) -> String {
+    /// Reads a quoted value starting at its opening quote and leaves `index` after the closing quote. Returns the
+    /// text in place when it has no escapes; otherwise unescapes it into `unescaped` and returns nil.
+    private func quoted(_ text: UnsafeRawBufferPointer, _ index: inout Int, into unescaped: inout [UInt8]) -> UnsafeRawBufferPointer? {
         index += 1
         let start = index
         while index < text.count && text[index] != UInt8(ascii: "\"") && text[index] != UInt8(ascii: "\\") { index += 1 }
-        if index < text.count && text[index] == UInt8(ascii: "\"") {
-            defer { index += 1 }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: text[start..<index]), as: UTF8.self)
+        if index >= text.count || text[index] == UInt8(ascii: "\"") {
+            defer { if index < text.count { index += 1 } }
+            return UnsafeRawBufferPointer(rebasing: text[start..<index])
         }
-        var bytes = Array(UnsafeRawBufferPointer(rebasing: text[start..<index]))
+        unescaped.removeAll(keepingCapacity: true)
+        unescaped.append(contentsOf: UnsafeRawBufferPointer(rebasing: text[start..<index]))
         while index < text.count {
             let byte = text[index]
             index += 1
             if byte == UInt8(ascii: "\"") { break }
             guard byte == UInt8(ascii: "\\"), index < text.count else {
-                bytes.append(byte)
+                unescaped.append(byte)
                 continue
             }
             let escaped = text[index]
             index += 1
             switch escaped {
-            case UInt8(ascii: "n"): bytes.append(0x0A)
-            case UInt8(ascii: "t"): bytes.append(0x09)
-            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "n"): unescaped.append(0x0A)
+            case UInt8(ascii: "t"): unescaped.append(0x09)
+            case UInt8(ascii: "r"): unescaped.append(0x0D)
             case UInt8(ascii: "u") where index + 4 <= text.count:
-                let hex = String(decoding: UnsafeRawBufferPointer(rebasing: text[index..<index + 4]), as: UTF8.self)
-                if let code = UInt32(hex, radix: 16), let scalar = Unicode.Scalar(code) {
-                    bytes.append(contentsOf: String(Character(scalar)).utf8)
+                if let code = parseHex4(UnsafeRawBufferPointer(rebasing: text[index..<index + 4])), let scalar = Unicode.Scalar(code) {
+                    unescaped.append(contentsOf: UTF8.encode(scalar)!)
                     index += 4
                 } else {
-                    bytes.append(contentsOf: [UInt8(ascii: "\\"), escaped])
+                    unescaped.append(contentsOf: [UInt8(ascii: "\\"), escaped])
                 }
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): bytes.append(escaped)
-            default: bytes.append(contentsOf: [UInt8(ascii: "\\"), escaped])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): unescaped.append(escaped)
+            default: unescaped.append(contentsOf: [UInt8(ascii: "\\"), escaped])
             }
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return nil
+    }
+
+    private func parseHex4(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
+        UInt32(String(decoding: bytes, as: UTF8.self), radix: 16)
     }
 }

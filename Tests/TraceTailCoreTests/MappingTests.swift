@@ -232,7 +232,11 @@ func mapped(_ fields: [(String, FieldValue)], settings: ParserSettings = ParserS
         var fields: [String] = []
         let line = Array(#"{"a":{"b":1,"c":{"d":"x"}},"input":{"messages":[{"role":"user"}]},"list":[1,{"k":2}],"s":"t"}"#.utf8)
         try reader.withSession { session in
-            try line.withUnsafeBytes { try session.parse($0) { fields.append("\($0)=\($1)") } }
+            try line.withUnsafeBytes {
+                try session.parse($0) { key, value in
+                    fields.append(String(decoding: key, as: UTF8.self) + "=\(value.materialized())")
+                }
+            }
         }
         #expect(fields == [
             "a.b=int(1)", #"a.c.d=string("x")"#, #"input=json("{\"messages\":[{\"role\":\"user\"}]}")"#,

@@ -9,9 +9,16 @@ public struct TraceID: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses 32 hex digits (any case); nil otherwise or for the invalid all-zero id.
-    public init?(hex: some StringProtocol) {
-        guard hex.utf8.count == 32, let high = UInt64(hex.prefix(16), radix: 16),
-              let low = UInt64(hex.suffix(16), radix: 16), high | low != 0 else { return nil }
+    public init?(hex: String) {
+        var text = hex
+        guard let id = text.withUTF8({ TraceID(hexBytes: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = id
+    }
+
+    /// Parses 32 hex digits from bytes.
+    public init?(hexBytes bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 32, let high = parseHex(UnsafeRawBufferPointer(rebasing: bytes[0..<16])),
+              let low = parseHex(UnsafeRawBufferPointer(rebasing: bytes[16..<32])), high | low != 0 else { return nil }
         self.init(high: high, low: low)
     }
 
@@ -33,8 +40,15 @@ public struct SpanID: Sendable, Hashable, CustomStringConvertible {
     public init(_ value: UInt64) { self.value = value }
 
     /// Parses 16 hex digits (any case); nil otherwise or for the invalid all-zero id.
-    public init?(hex: some StringProtocol) {
-        guard hex.utf8.count == 16, let value = UInt64(hex, radix: 16), value != 0 else { return nil }
+    public init?(hex: String) {
+        var text = hex
+        guard let id = text.withUTF8({ SpanID(hexBytes: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = id
+    }
+
+    /// Parses 16 hex digits from bytes.
+    public init?(hexBytes bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 16, let value = parseHex(bytes), value != 0 else { return nil }
         self.value = value
     }
 
@@ -62,6 +76,22 @@ public enum StableHash {
         hash = hash &* 0x94d0_49bb_1331_11eb
         return hash ^ (hash >> 31)
     }
+}
+
+/// Up to 16 hex digits (any case) as a number.
+func parseHex(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+    var value: UInt64 = 0
+    for byte in bytes {
+        let digit: UInt8
+        switch byte {
+        case 0x30...0x39: digit = byte - 0x30
+        case 0x61...0x66: digit = byte - 0x61 + 10
+        case 0x41...0x46: digit = byte - 0x41 + 10
+        default: return nil
+        }
+        value = value << 4 | UInt64(digit)
+    }
+    return value
 }
 
 private let hexAlphabet = Array("0123456789abcdef".utf8)

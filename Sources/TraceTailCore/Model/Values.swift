@@ -18,6 +18,8 @@ public struct Attributes: Sendable, Equatable, Sequence {
     }
 
     public var count: Int { entries.count }
+
+    public mutating func reserveCapacity(_ capacity: Int) { entries.reserveCapacity(capacity) }
     public var isEmpty: Bool { entries.isEmpty }
 
     /// Reads, replaces (keeping the position), adds, or with nil removes a value.

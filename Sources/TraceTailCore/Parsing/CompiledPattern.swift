@@ -30,6 +30,8 @@ public final class CompiledPattern: Sendable {
     public let pattern: String
     /// The named groups with their numbers, in the order they appear in the pattern.
     public let groups: [(name: String, number: Int)]
+    /// The group names as bytes, in the same order.
+    private let groupNames: [[UInt8]]
     private let lock: Mutex<Compiled>
 
     public init(_ pattern: String) throws(CompileError) {
@@ -49,6 +51,7 @@ public final class CompiledPattern: Sendable {
         pcre2_jit_compile_8(code, UInt32(PCRE2_JIT_COMPLETE)) // without JIT (unsupported CPU) PCRE2 interprets
         self.pattern = pattern
         groups = Self.namedGroups(code)
+        groupNames = groups.map { Array($0.name.utf8) }
         lock = Mutex(Compiled(code: code))
     }
 
@@ -67,19 +70,21 @@ public final class CompiledPattern: Sendable {
         }.sorted { $0.number < $1.number }
     }
 
-    /// Matches `subject`; calls `group` with each named group that took part and the byte range it matched.
-    /// Returns false when the pattern does not match.
+    /// Matches `subject`; calls `group` with the name of each named group that took part (as bytes) and the range
+    /// it matched. Returns false when the pattern does not match.
     @discardableResult
-    public func match(_ subject: UnsafeRawBufferPointer, _ group: (String, Range<Int>) -> Void) -> Bool {
+    public func match(_ subject: UnsafeRawBufferPointer, _ group: (UnsafeRawBufferPointer, Range<Int>) -> Void) -> Bool {
         lock.withLock { compiled in
             let result = pcre2_match_8(compiled.code, subject.baseAddress?.assumingMemoryBound(to: UInt8.self),
                                        subject.count, 0, 0, compiled.matchData, nil)
             guard result > 0 else { return false }
             let vector = pcre2_get_ovector_pointer_8(compiled.matchData)!
-            for (name, number) in groups where number < Int(result) {
+            for (index, (_, number)) in groups.enumerated() where number < Int(result) {
                 let start = vector[2 * number]
                 let end = vector[2 * number + 1]
-                if start != unsetOffset { group(name, Int(start)..<Int(end)) }
+                if start != unsetOffset {
+                    groupNames[index].withUnsafeBytes { group($0, Int(start)..<Int(end)) }
+                }
             }
             return true
         }

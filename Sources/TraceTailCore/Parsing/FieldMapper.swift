@@ -102,121 +102,139 @@ public struct FieldMapper: Sendable {
         return table
     }()
 
+    /// What the mapper does with one field name.
+    struct Resolution: Sendable {
+        var target: Target?
+        var dropped = false
+        /// The field `trace_id_from` names.
+        var tracesBy = false
+    }
+
     public let settings: ParserSettings
-    private let renames: [String: Target]
-    private let dropped: Set<String>
+    /// Every field name the mapper knows, resolved once: canonical names, then aliases, then the user's renames,
+    /// drops and `trace_id_from`. Anything else becomes an attribute under its own name.
+    private let resolutions: ByteKeyTable<Resolution>
 
     public init(_ settings: ParserSettings) {
         self.settings = settings
-        renames = settings.map.mapValues { Self.targets[$0] ?? .attribute($0, .asIs) }
-        dropped = Set(settings.drop)
-    }
-
-    /// Where a field goes, or nil for a plain attribute under its own name.
-    func target(of key: String) -> Target? {
-        if let renamed = renames[key] { return renamed }
-        if settings.aliases, let alias = Self.aliases[key] { return alias }
-        return Self.targets[key]
+        var entries: [String: Resolution] = Self.targets.mapValues { Resolution(target: $0) }
+        if settings.aliases {
+            for (key, target) in Self.aliases { entries[key] = Resolution(target: target) }
+        }
+        for (key, name) in settings.map {
+            entries[key] = Resolution(target: Self.targets[name] ?? .attribute(name, .asIs))
+        }
+        for key in settings.drop { entries[key, default: Resolution()].dropped = true }
+        if let key = settings.traceIDFrom { entries[key, default: Resolution()].tracesBy = true }
+        resolutions = ByteKeyTable(entries.map { ($0.key, $0.value) })
     }
 
     /// Maps the fields `extract` adds to one record.
-    public func map<Failure: Error>(
-        _ record: inout Record, _ extract: (inout Fields) throws(Failure) -> Void
-    ) throws(Failure) {
-        var fields = Fields(mapper: self, record: record)
-        try extract(&fields)
-        record = fields.finish()
+    public func map(_ record: inout Record, _ extract: (inout Fields) throws -> Void) rethrows {
+        try withUnsafeMutablePointer(to: &record) { pointer in
+            var fields = Fields(mapper: self, record: pointer)
+            try extract(&fields)
+            fields.finish()
+        }
     }
 
-    /// Collects one record's fields for the mapper.
+    /// Collects one record's fields for the mapper (only inside `map`).
     public struct Fields {
         let mapper: FieldMapper
-        var record: Record
+        let record: UnsafeMutablePointer<Record>
         var duration: UInt64?
         var message: String?
         var explicitType: SpanType?
         var stacktrace: [String]?
 
-        init(mapper: FieldMapper, record: Record) {
+        init(mapper: FieldMapper, record: UnsafeMutablePointer<Record>) {
             self.mapper = mapper
             self.record = record
+            record.pointee.attributes.reserveCapacity(16)
+        }
+
+        /// Adds one extracted field, borrowed from the line.
+        public mutating func add(_ key: UnsafeRawBufferPointer, _ value: RawValue) {
+            guard let resolution = mapper.resolutions[key] else {
+                return keep(key, value)
+            }
+            if resolution.dropped { return }
+            if resolution.tracesBy, let id = FieldMapper.traceID(value) {
+                record.pointee.traceID = id
+            }
+            guard let target = resolution.target else { return keep(key, value) }
+            if !apply(target, value) { keep(key, value) } // kept as it came when it does not fit its target
         }
 
         /// Adds one extracted field.
         public mutating func add(_ key: String, _ value: FieldValue) {
-            guard !mapper.dropped.contains(key) else { return }
-            if key == mapper.settings.traceIDFrom, let text = value.text, !text.isEmpty {
-                record.traceID = TraceID(hex: text) ?? TraceID(hashing: text.utf8)
-            }
-            guard let target = mapper.target(of: key) else {
-                if value != .null { record.attributes[key] = FieldMapper.attribute(value) }
-                return
-            }
-            if !apply(target, value) {
-                record.attributes[key] = FieldMapper.attribute(value) // kept as it came when it has the wrong type
-            }
+            var key = key
+            key.withUTF8 { name in value.withRawValue { add(UnsafeRawBufferPointer(name), $0) } }
+        }
+
+        /// An attribute under the field's own name.
+        private func keep(_ key: UnsafeRawBufferPointer, _ value: RawValue) {
+            if case .null = value { return }
+            record.pointee.attributes[String(decoding: key, as: UTF8.self)] = FieldMapper.attribute(value)
         }
 
         /// Puts a value at its target; false when it does not fit there.
-        private mutating func apply(_ target: Target, _ value: FieldValue) -> Bool {
-            if value == .null { return true }
+        private mutating func apply(_ target: Target, _ value: RawValue) -> Bool {
+            if case .null = value { return true }
             switch target {
             case .attribute(let name, let coercion):
                 guard let typed = FieldMapper.coerce(value, coercion) else { return false }
-                record.attributes[name] = typed
+                record.pointee.attributes[name] = typed
             case .traceID:
-                guard let text = value.text, !text.isEmpty else { return false }
-                if mapper.settings.traceIDFrom == nil || record.traceID == nil {
-                    record.traceID = TraceID(hex: text) ?? TraceID(hashing: text.utf8)
-                }
+                guard let id = FieldMapper.traceID(value) else { return false }
+                if mapper.settings.traceIDFrom == nil || record.pointee.traceID == nil { record.pointee.traceID = id }
             case .spanID:
-                guard let text = value.text, !text.isEmpty else { return false }
-                record.spanID = SpanID(hex: text) ?? SpanID(hashing: text.utf8)
+                guard let id = FieldMapper.spanID(value) else { return false }
+                record.pointee.spanID = id
             case .parentSpanID:
-                guard let text = value.text, !text.isEmpty else { return false }
-                record.parentSpanID = SpanID(hex: text) ?? SpanID(hashing: text.utf8)
+                guard let id = FieldMapper.spanID(value) else { return false }
+                record.pointee.parentSpanID = id
             case .name:
-                guard let text = value.text else { return false }
-                record.name = text
+                guard let text = value.materialized().text else { return false }
+                record.pointee.name = text
             case .message:
-                guard case .string(let text) = value else { return false }
+                guard case .string(let text) = value.materialized() else { return false }
                 message = text
-            case .startTime:
+            case .startTime, .endTime:
                 guard let time = TimestampParser.nanoseconds(value) else { return false }
-                record.startTime = time
-            case .endTime:
-                guard let time = TimestampParser.nanoseconds(value) else { return false }
-                record.endTime = time
+                if target == .startTime { record.pointee.startTime = time } else { record.pointee.endTime = time }
             case .duration(let unit):
                 // At most about 31 years: anything longer is no duration of one call.
                 guard case .double(let amount)? = FieldMapper.coerce(value, .double), amount >= 0,
                       amount * Double(unit) < 1e18 else { return false }
                 duration = UInt64((amount * Double(unit)).rounded())
             case .input:
-                record.input = FieldMapper.payload(value)
+                record.pointee.input = FieldMapper.payload(value.materialized())
             case .output:
-                record.output = FieldMapper.payload(value)
+                record.pointee.output = FieldMapper.payload(value.materialized())
             case .error:
-                let (message, trace) = FieldMapper.error(value)
-                record.status = .error(message: message, stacktrace: trace ?? stacktrace ?? [])
+                let (message, trace) = FieldMapper.error(value.materialized())
+                record.pointee.status = .error(message: message, stacktrace: trace ?? stacktrace ?? [])
             case .stacktrace:
-                let lines = FieldMapper.lines(value)
+                let lines = FieldMapper.lines(value.materialized())
                 stacktrace = lines
-                if case .error(let message, let trace) = record.status, trace.isEmpty {
-                    record.status = .error(message: message, stacktrace: lines)
+                if case .error(let message, let trace) = record.pointee.status, trace.isEmpty {
+                    record.pointee.status = .error(message: message, stacktrace: lines)
                 }
             case .cost:
                 guard case .double(let amount)? = FieldMapper.coerce(value, .double) else { return false }
-                record.cost = amount
+                record.pointee.cost = amount
             case .spanType:
-                guard let text = value.text, let type = SpanType(rawValue: text.lowercased()) else { return false }
+                guard let text = value.materialized().text, let type = SpanType(rawValue: text.lowercased()) else { return false }
                 explicitType = type
             }
             return true
         }
 
         /// Derives what depends on several fields.
-        mutating func finish() -> Record {
+        func finish() {
+            var record = record.pointee
+            defer { self.record.pointee = record }
             if let duration {
                 let start = record.startTime ?? record.observedTime
                 record.startTime = start
@@ -239,11 +257,35 @@ public struct FieldMapper: Sendable {
             } else if let message {
                 record.attributes["message"] = .string(message)
             }
-            return record
         }
     }
 
+    /// An id from hex text as it is, or hashed from any other value.
+    static func traceID(_ value: RawValue) -> TraceID? {
+        withIDText(value) { TraceID(hexBytes: $0) ?? TraceID(hashing: $0) }
+    }
+
+    static func spanID(_ value: RawValue) -> SpanID? {
+        withIDText(value) { SpanID(hexBytes: $0) ?? SpanID(hashing: $0) }
+    }
+
+    private static func withIDText<ID>(_ value: RawValue, _ body: (UnsafeRawBufferPointer) -> ID) -> ID? {
+        if let bytes = value.bytes { return bytes.isEmpty ? nil : body(bytes) }
+        guard var text = value.materialized().text else { return nil }
+        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
     /// An extracted value as an attribute, as it came.
+    static func attribute(_ value: RawValue) -> AttributeValue {
+        switch value {
+        case .text(let bytes): return .string(String(decoding: bytes, as: UTF8.self))
+        case .int(let number): return .int(number)
+        case .double(let number): return .double(number)
+        case .bool(let flag): return .bool(flag)
+        default: return attribute(value.materialized())
+        }
+    }
+
     static func attribute(_ value: FieldValue) -> AttributeValue {
         switch value {
         case .null: return .string("")
@@ -258,6 +300,19 @@ public struct FieldMapper: Sendable {
     }
 
     /// The value with the type OpenTelemetry requires, or nil when it cannot be had without loss.
+    static func coerce(_ value: RawValue, _ coercion: Coercion) -> AttributeValue? {
+        switch (coercion, value) {
+        case (.string, .text(let bytes)), (.string, .inferred(let bytes)): return .string(String(decoding: bytes, as: UTF8.self))
+        case (.int, .int(let number)): return .int(number)
+        case (.int, .text(let bytes)), (.int, .inferred(let bytes)):
+            if let number = ByteNumbers.integer(bytes) { return .int(number) }
+        case (.double, .double(let number)): return .double(number)
+        case (.double, .int(let number)): return .double(Double(number))
+        default: break
+        }
+        return coerce(value.materialized(), coercion)
+    }
+
     static func coerce(_ value: FieldValue, _ coercion: Coercion) -> AttributeValue? {
         switch (coercion, value) {
         case (.asIs, _): return attribute(value)
@@ -269,7 +324,7 @@ public struct FieldMapper: Sendable {
             return number.rounded() == number && abs(number) < 9.2e18 ? .int(Int64(number)) : nil
         case (.int, .string(let text)):
             if let number = Int64(text.trimmingWhitespace()) { return .int(number) }
-            return Double(text.trimmingWhitespace()).flatMap { coerce(.double($0), .int) }
+            return Double(text.trimmingWhitespace()).flatMap { coerce(FieldValue.double($0), .int) }
         case (.double, .double(let number)): return .double(number)
         case (.double, .int(let number)): return .double(Double(number))
         case (.double, .string(let text)): return Double(text.trimmingWhitespace()).map(AttributeValue.double)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A value a parser extracted from a log line, before mapping gives it its place and type.
 public enum FieldValue: Sendable, Equatable {
     case null
@@ -8,23 +12,6 @@ public enum FieldValue: Sendable, Equatable {
     /// JSON text of an array or of an object kept whole.
     case json(String)
 
-    /// Types text the way logfmt and regex values are read: integers, decimals and booleans become numbers and
-    /// booleans; anything else stays a string.
-    public static func inferred(_ text: String) -> FieldValue {
-        guard let first = text.utf8.first else { return .string(text) }
-        if first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) {
-            if let integer = Int64(text) { return .int(integer) }
-            if let number = Double(text), number.isFinite, !text.contains(where: { $0.isLetter && $0 != "e" && $0 != "E" }) {
-                return .double(number)
-            }
-        }
-        switch text {
-        case "true": return .bool(true)
-        case "false": return .bool(false)
-        default: return .string(text)
-        }
-    }
-
     /// The value as text, for fields that want a string.
     public var text: String? {
         switch self {
@@ -34,5 +21,96 @@ public enum FieldValue: Sendable, Equatable {
         case .double(let number): return String(number)
         case .string(let text), .json(let text): return text
         }
+    }
+}
+
+/// A field's value as a parser found it, borrowed from the line being parsed: valid only during the call that
+/// hands it over, so that the mapper can turn it into ids, times and numbers without making strings first.
+public enum RawValue {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    /// A string, unescaped UTF-8.
+    case text(UnsafeRawBufferPointer)
+    /// Bare text to be typed like logfmt and regex values: integers, decimals and booleans become numbers and
+    /// booleans, anything else a string.
+    case inferred(UnsafeRawBufferPointer)
+    /// JSON text of an array or of an object kept whole.
+    case json(UnsafeRawBufferPointer)
+
+    /// The value, owned.
+    public func materialized() -> FieldValue {
+        switch self {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .int(let number): return .int(number)
+        case .double(let number): return .double(number)
+        case .text(let bytes): return .string(String(decoding: bytes, as: UTF8.self))
+        case .inferred(let bytes):
+            if let number = ByteNumbers.integer(bytes) { return .int(number) }
+            if let number = ByteNumbers.decimal(bytes) { return .double(number) }
+            if ByteNumbers.equals(bytes, "true") { return .bool(true) }
+            if ByteNumbers.equals(bytes, "false") { return .bool(false) }
+            return .string(String(decoding: bytes, as: UTF8.self))
+        case .json(let bytes): return .json(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    /// The text of a string-like value.
+    var bytes: UnsafeRawBufferPointer? {
+        switch self {
+        case .text(let bytes), .inferred(let bytes): return bytes
+        default: return nil
+        }
+    }
+}
+
+extension FieldValue {
+    /// Lends the value as a `RawValue` for the duration of `body`.
+    public func withRawValue<R>(_ body: (RawValue) throws -> R) rethrows -> R {
+        switch self {
+        case .null: return try body(.null)
+        case .bool(let flag): return try body(.bool(flag))
+        case .int(let number): return try body(.int(number))
+        case .double(let number): return try body(.double(number))
+        case .string(var text): return try text.withUTF8 { try body(.text(UnsafeRawBufferPointer($0))) }
+        case .json(var text): return try text.withUTF8 { try body(.json(UnsafeRawBufferPointer($0))) }
+        }
+    }
+}
+
+/// Numbers read straight from bytes.
+enum ByteNumbers {
+    /// A decimal integer (optional `-`), or nil.
+    static func integer(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        var index = 0
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { index = 1 }
+        guard index < bytes.count, bytes.count - index <= 19 else { return nil }
+        var value: Int64 = 0
+        while index < bytes.count {
+            let digit = Int64(bytes[index]) - 48
+            guard digit >= 0 && digit <= 9 else { return nil }
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(digit)
+            guard !overflow && !carry else { return nil }
+            value = sum
+            index += 1
+        }
+        return negative ? -value : value
+    }
+
+    /// A finite decimal number in plain or exponent notation, or nil.
+    static func decimal(_ bytes: UnsafeRawBufferPointer) -> Double? {
+        guard let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (first &- 48) < 10,
+              bytes.allSatisfy({ ($0 &- 48) < 10 || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+                    || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
+              let value = Double(String(decoding: bytes, as: UTF8.self)), value.isFinite else { return nil }
+        return value
+    }
+
+    static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+        bytes.count == text.utf8CodeUnitCount && (bytes.isEmpty || memcmp(bytes.baseAddress!, text.utf8Start, bytes.count) == 0)
     }
 }

@@ -46,8 +46,9 @@ public struct JSONFieldSession {
     let parser: OpaquePointer
     let keepWhole: Set<String>
 
-    /// Parses one document and calls `field` for each of its fields, in document order.
-    public func parse(_ bytes: UnsafeRawBufferPointer, _ field: (String, FieldValue) -> Void) throws(JSONFieldReader.Failure) {
+    /// Parses one document and calls `field` for each of its fields, in document order; key and value are
+    /// borrowed from the parser and valid during the call only.
+    public func parse(_ bytes: UnsafeRawBufferPointer, _ field: (UnsafeRawBufferPointer, RawValue) -> Void) throws(JSONFieldReader.Failure) {
         var fields: UnsafePointer<tt_json_field>?
         var error: UnsafePointer<CChar>? // the strict reader's message says where, so that one is reported
         let count = tt_json_parse(parser, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count, &fields, &error)
@@ -55,15 +56,14 @@ public struct JSONFieldSession {
             return try parseRarely(bytes, field)
         }
         for entry in UnsafeBufferPointer(start: fields, count: Int(count)) {
-            let key = String(decoding: UnsafeRawBufferPointer(start: entry.key, count: entry.key_length), as: UTF8.self)
-            field(key, Self.value(entry))
+            field(UnsafeRawBufferPointer(start: entry.key, count: entry.key_length), Self.value(entry))
         }
     }
 
     /// What simdjson refuses but a log line may still carry: invalid UTF-8 (replaced), lone surrogates (replaced),
     /// integers beyond 64 bits (read as doubles). The strict reader takes those; its verdict is final.
     private func parseRarely(
-        _ bytes: UnsafeRawBufferPointer, _ field: (String, FieldValue) -> Void
+        _ bytes: UnsafeRawBufferPointer, _ field: (UnsafeRawBufferPointer, RawValue) -> Void
     ) throws(JSONFieldReader.Failure) {
         let value: JSONValue
         do {
@@ -71,8 +71,12 @@ public struct JSONFieldSession {
         } catch {
             throw JSONFieldReader.Failure(description: "invalid JSON: \(error)")
         }
-        guard case .object(let members) = value else { return field("", Self.value(value)) }
-        flatten(members, prefix: "", field)
+        func lend(_ key: String, _ value: FieldValue) {
+            var key = key
+            key.withUTF8 { name in value.withRawValue { field(UnsafeRawBufferPointer(name), $0) } }
+        }
+        guard case .object(let members) = value else { return lend("", Self.value(value)) }
+        flatten(members, prefix: "", lend)
     }
 
     /// The same flattening as the shim's: dotted keys for objects, arrays and kept-whole objects as JSON text.
@@ -98,14 +102,13 @@ public struct JSONFieldSession {
         }
     }
 
-    static func value(_ entry: tt_json_field) -> FieldValue {
+    static func value(_ entry: tt_json_field) -> RawValue {
         switch entry.kind {
         case TT_JSON_BOOL: return .bool(entry.integer != 0)
         case TT_JSON_INT: return .int(entry.integer)
         case TT_JSON_DOUBLE: return .double(entry.number)
-        case TT_JSON_STRING, TT_JSON_RAW:
-            let text = String(decoding: UnsafeRawBufferPointer(start: entry.value, count: entry.value_length), as: UTF8.self)
-            return entry.kind == TT_JSON_STRING ? .string(text) : .json(text)
+        case TT_JSON_STRING: return .text(UnsafeRawBufferPointer(start: entry.value, count: entry.value_length))
+        case TT_JSON_RAW: return .json(UnsafeRawBufferPointer(start: entry.value, count: entry.value_length))
         default: return .null
         }
     }

@@ -3,13 +3,18 @@
 public enum TimestampParser {
     /// Nanoseconds since the epoch, or nil when the value is no timestamp.
     public static func nanoseconds(_ value: FieldValue) -> UInt64? {
+        value.withRawValue { nanoseconds($0) }
+    }
+
+    /// Nanoseconds since the epoch from a borrowed value.
+    public static func nanoseconds(_ value: RawValue) -> UInt64? {
         switch value {
         case .int(let number): return epoch(Double(number), exact: number)
         case .double(let number): return epoch(number, exact: nil)
-        case .string(let text):
-            if let number = Int64(text) { return epoch(Double(number), exact: number) }
-            if let number = Double(text), text.first?.isNumber == true, !text.contains("-") { return epoch(number, exact: nil) }
-            return rfc3339(text)
+        case .text(let bytes), .inferred(let bytes):
+            if let number = ByteNumbers.integer(bytes) { return epoch(Double(number), exact: number) }
+            if bytes.count >= 19 { return rfc3339(bytes) }
+            return ByteNumbers.decimal(bytes).flatMap { bytes.contains(UInt8(ascii: "-")) ? nil : epoch($0, exact: nil) }
         default: return nil
         }
     }
@@ -29,7 +34,11 @@ public enum TimestampParser {
 
     /// `2026-01-01T00:00:00Z`, `2026-01-01 00:00:00.123456+02:00`, `2026-01-01T00:00:00` (taken as UTC).
     public static func rfc3339(_ text: String) -> UInt64? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { rfc3339(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func rfc3339(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard bytes.count >= 19 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0

@@ -22,9 +22,21 @@ public enum SpanDefaults {
         if record.endTime == nil { record.endTime = record.startTime }
         if record.type == nil { record.type = .span }
         if record.name == nil || record.name!.isEmpty {
-            let text = String(decoding: raw, as: UTF8.self).trimmingWhitespace()
-            record.name = text.count > maxNameLength ? String(text.prefix(maxNameLength)) + "…" : text
+            record.name = name(from: raw)
         }
+    }
+
+    /// The raw line, trimmed and cut to `maxNameLength` bytes (at a character boundary), as a span name.
+    static func name(from raw: ArraySlice<UInt8>) -> String {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
+        guard let first = raw.firstIndex(where: { !isSpace($0) }), let last = raw.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        var end = last + 1
+        guard end - first > maxNameLength else { return String(decoding: raw[first..<end], as: UTF8.self) }
+        end = first + maxNameLength
+        while end > first && raw[end] & 0xC0 == 0x80 { end -= 1 } // not inside a character
+        return String(decoding: raw[first..<end], as: UTF8.self) + "…"
     }
 
     /// `identity|source|offset`: unique per record within a stream, stable across re-reads.

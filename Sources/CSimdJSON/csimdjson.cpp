@@ -11,7 +11,7 @@ struct tt_json_parser {
     std::vector<char> padded;            // the line, copied with simdjson's padding after it
     std::vector<tt_json_field> fields;
     std::vector<size_t> raw_offsets;     // per field: offset into `raw`, or SIZE_MAX
-    std::vector<size_t> key_offsets;     // per field: offset into `keys`
+    std::vector<size_t> key_offsets;     // per field: offset into `keys`, or SIZE_MAX when `key` points into the DOM
     std::string keys;                    // every field's dotted key, back to back
     std::string raw;                     // every TT_JSON_RAW value, back to back
     std::string path;                    // the key being built
@@ -22,21 +22,28 @@ namespace {
 
 constexpr size_t not_raw = SIZE_MAX;
 
-void add(tt_json_parser &p, tt_json_field field, size_t raw_offset) {
-    p.key_offsets.push_back(p.keys.size());
-    field.key_length = p.path.size();
-    p.keys.append(p.path);
+/// Adds a field whose key is the path being built (nested), or `top_key` for a top-level member (no copy).
+void add(tt_json_parser &p, tt_json_field field, size_t raw_offset, std::string_view top_key = {}, bool top = false) {
+    if (top) {
+        field.key = top_key.data();
+        field.key_length = top_key.size();
+        p.key_offsets.push_back(not_raw);
+    } else {
+        p.key_offsets.push_back(p.keys.size());
+        field.key_length = p.path.size();
+        p.keys.append(p.path);
+    }
     p.raw_offsets.push_back(raw_offset);
     p.fields.push_back(field);
 }
 
-void add_raw(tt_json_parser &p, simdjson::dom::element value) {
+void add_raw(tt_json_parser &p, simdjson::dom::element value, std::string_view top_key = {}, bool top = false) {
     size_t offset = p.raw.size();
     p.raw.append(simdjson::minify(value));
     tt_json_field field{};
     field.kind = TT_JSON_RAW;
     field.value_length = p.raw.size() - offset;
-    add(p, field, offset);
+    add(p, field, offset, top_key, top);
 }
 
 bool kept_whole(const tt_json_parser &p) {
@@ -46,7 +53,7 @@ bool kept_whole(const tt_json_parser &p) {
     return false;
 }
 
-void walk(tt_json_parser &p, simdjson::dom::element value, bool top) {
+void walk(tt_json_parser &p, simdjson::dom::element value, bool top, std::string_view key = {}, bool top_member = false) {
     tt_json_field field{};
     switch (value.type()) {
     case simdjson::dom::element_type::OBJECT: {
@@ -55,16 +62,16 @@ void walk(tt_json_parser &p, simdjson::dom::element value, bool top) {
             if (!top) p.path.push_back('.');
             p.path.append(member.key.data(), member.key.size());
             if (top && member.value.is_object() && kept_whole(p)) {
-                add_raw(p, member.value);
+                add_raw(p, member.value, member.key, true);
             } else {
-                walk(p, member.value, false);
+                walk(p, member.value, false, member.key, top);
             }
             p.path.resize(base);
         }
         return;
     }
     case simdjson::dom::element_type::ARRAY:
-        return add_raw(p, value);
+        return add_raw(p, value, key, top_member);
     case simdjson::dom::element_type::STRING: {
         std::string_view text = value.get_string().value_unsafe();
         field.kind = TT_JSON_STRING;
@@ -92,7 +99,7 @@ void walk(tt_json_parser &p, simdjson::dom::element value, bool top) {
         field.kind = TT_JSON_NULL;
         break;
     }
-    add(p, field, not_raw);
+    add(p, field, not_raw, key, top_member);
 }
 
 } // namespace
@@ -133,7 +140,7 @@ int64_t tt_json_parse(tt_json_parser *parser, const char *data, size_t length,
         p.path.clear();
         walk(p, root, root.type() == simdjson::dom::element_type::OBJECT);
         for (size_t i = 0; i < p.fields.size(); i++) {
-            p.fields[i].key = p.keys.data() + p.key_offsets[i];
+            if (p.key_offsets[i] != not_raw) p.fields[i].key = p.keys.data() + p.key_offsets[i];
             if (p.raw_offsets[i] != not_raw) p.fields[i].value = p.raw.data() + p.raw_offsets[i];
         }
         *fields = p.fields.data();

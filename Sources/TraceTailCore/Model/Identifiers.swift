@@ -78,20 +78,28 @@ public enum StableHash {
     }
 }
 
+/// Each byte's hex digit value, or 0xFF.
+private let hexValues: [UInt8] = (0..<256).map { byte in
+    switch byte {
+    case 0x30...0x39: return UInt8(byte - 0x30)
+    case 0x61...0x66: return UInt8(byte - 0x61 + 10)
+    case 0x41...0x46: return UInt8(byte - 0x41 + 10)
+    default: return 0xFF
+    }
+}
+
 /// Up to 16 hex digits (any case) as a number.
 func parseHex(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-    var value: UInt64 = 0
-    for byte in bytes {
-        let digit: UInt8
-        switch byte {
-        case 0x30...0x39: digit = byte - 0x30
-        case 0x61...0x66: digit = byte - 0x61 + 10
-        case 0x41...0x46: digit = byte - 0x41 + 10
-        default: return nil
+    hexValues.withUnsafeBufferPointer { table in
+        var value: UInt64 = 0
+        var invalid: UInt8 = 0
+        for byte in bytes {
+            let digit = table[Int(byte)]
+            invalid |= digit & 0xF0
+            value = value << 4 | UInt64(digit & 0x0F)
         }
-        value = value << 4 | UInt64(digit)
+        return invalid == 0 ? value : nil
     }
-    return value
 }
 
 private let hexAlphabet = Array("0123456789abcdef".utf8)

@@ -24,9 +24,9 @@ public struct Attributes: Sendable, Equatable, Sequence {
 
     /// Reads, replaces (keeping the position), adds, or with nil removes a value.
     public subscript(key: String) -> AttributeValue? {
-        get { entries.first { $0.key == key }?.value }
+        get { entries.first { $0.key.utf8.count == key.utf8.count && $0.key == key }?.value }
         set {
-            let index = entries.firstIndex { $0.key == key }
+            let index = entries.firstIndex { $0.key.utf8.count == key.utf8.count && $0.key == key }
             switch (index, newValue) {
             case (let index?, let value?): entries[index].value = value
             case (let index?, nil): entries.remove(at: index)

@@ -233,8 +233,10 @@ public struct FieldMapper: Sendable {
 
         /// Derives what depends on several fields.
         func finish() {
-            var record = record.pointee
-            defer { self.record.pointee = record }
+            finish(&record.pointee)
+        }
+
+        private func finish(_ record: inout Record) {
             if let duration {
                 let start = record.startTime ?? record.observedTime
                 record.startTime = start

@@ -7,12 +7,14 @@ public enum SpanDefaults {
     public static let maxNameLength = 200
 
     public static func apply(to batch: inout RecordBatch) {
-        for index in batch.records.indices where batch.records[index].needsDefaults {
-            complete(&batch.records[index], raw: batch.storage[batch.records[index].raw])
+        batch.storage.withUnsafeBufferPointer { storage in
+            for index in batch.records.indices {
+                complete(&batch.records[index], raw: storage)
+            }
         }
     }
 
-    static func complete(_ record: inout Record, raw: ArraySlice<UInt8>) {
+    static func complete(_ record: inout Record, raw storage: UnsafeBufferPointer<UInt8>) {
         if record.traceID == nil || record.spanID == nil {
             let key = positionKey(record.position)
             if record.traceID == nil { record.traceID = TraceID(hashing: key) }
@@ -21,13 +23,13 @@ public enum SpanDefaults {
         if record.startTime == nil { record.startTime = record.endTime ?? record.observedTime }
         if record.endTime == nil { record.endTime = record.startTime }
         if record.type == nil { record.type = .span }
-        if record.name == nil || record.name!.isEmpty {
-            record.name = name(from: raw)
+        if record.name?.isEmpty ?? true {
+            record.name = name(from: storage[record.raw])
         }
     }
 
     /// The raw line, trimmed and cut to `maxNameLength` bytes (at a character boundary), as a span name.
-    static func name(from raw: ArraySlice<UInt8>) -> String {
+    static func name(from raw: Slice<UnsafeBufferPointer<UInt8>>) -> String {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
         guard let first = raw.firstIndex(where: { !isSpace($0) }), let last = raw.lastIndex(where: { !isSpace($0) }) else {
             return ""
@@ -42,11 +44,5 @@ public enum SpanDefaults {
     /// `identity|source|offset`: unique per record within a stream, stable across re-reads.
     static func positionKey(_ position: SourcePosition) -> [UInt8] {
         Array("\(position.identity)|\(position.source)|\(position.offsets.lowerBound)".utf8)
-    }
-}
-
-extension Record {
-    var needsDefaults: Bool {
-        traceID == nil || spanID == nil || startTime == nil || endTime == nil || type == nil || name == nil
     }
 }

@@ -11,7 +11,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "JSONParser", "KeyValueParser", "ConsoleOutput"]
+let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -59,6 +59,7 @@ let package = Package(
             ]
         ),
         plugin("StdinInput"),
+        plugin("FileInput", [.product(name: "DequeModule", package: "swift-collections")]),
         plugin("JSONParser"),
         plugin("KeyValueParser"),
         plugin("ConsoleOutput"),

@@ -1,5 +1,6 @@
 @_exported import TraceTailCore
 import ConsoleOutput
+import FileInput
 import JSONParser
 import KeyValueParser
 import StdinInput
@@ -8,7 +9,7 @@ import StdinInput
 public enum BuiltinPlugins {
     public static func registry() throws -> PluginRegistry {
         try PluginRegistry(
-            inputs: [StdinInput.self],
+            inputs: [StdinInput.self, FileInput.self],
             parsers: [JSONParser.self, KeyValueParser.self],
             outputs: [ConsoleOutput.self])
     }

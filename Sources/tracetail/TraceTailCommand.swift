@@ -43,13 +43,16 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Lowest log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
 
+    @Flag(help: "Read every matched file to its end, wait for delivery, write checkpoints and exit (backfill).")
+    var once = false
+
     func run() async throws {
         let config = try options.load()
         StderrLogHandler.bootstrap(format: logFormat, level: logLevel)
         signal(SIGPIPE, SIG_IGN) // a closed stdout is an output error, not a crash
         let logger = Logger(label: "tracetail")
         logger.info("starting", metadata: ["version": "\(TraceTail.version)", "pipelines": "\(config.pipelines.count)"])
-        let outcome = await Runner.run(config, logger: logger)
+        let outcome = await Runner.run(config, logger: logger, once: once)
         guard outcome.succeeded else {
             for failure in outcome.failures { logger.error("\(failure)") }
             throw ExitCode.failure

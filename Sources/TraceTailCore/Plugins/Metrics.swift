@@ -15,8 +15,15 @@ public struct MetricsScope: Sendable {
 
     /// A counter named `tracetail_<name>` with this scope's labels.
     public func counter(_ name: String) -> MetricCounter {
-        MetricCounter(label: "tracetail_\(name)", dimensions: [("pipeline", pipeline), ("stage", stage), ("kind", kind)])
+        MetricCounter(label: "tracetail_\(name)", dimensions: dimensions)
     }
+
+    /// A gauge named `tracetail_<name>` with this scope's labels.
+    public func gauge(_ name: String) -> MetricGauge {
+        MetricGauge(label: "tracetail_\(name)", dimensions: dimensions)
+    }
+
+    private var dimensions: [(String, String)] { [("pipeline", pipeline), ("stage", stage), ("kind", kind)] }
 }
 
 /// A counter exported through swift-metrics that can also be read back, for the end-of-run summary and tests.
@@ -35,4 +42,21 @@ public final class MetricCounter: Sendable {
     }
 
     public var value: Int { total.load(ordering: .relaxed) }
+}
+
+/// A gauge exported through swift-metrics that can also be read back.
+public final class MetricGauge: Sendable {
+    private let current = Atomic<Int>(0)
+    private let exported: Gauge
+
+    public init(label: String, dimensions: [(String, String)]) {
+        exported = Gauge(label: label, dimensions: dimensions)
+    }
+
+    public func set(_ value: Int) {
+        current.store(value, ordering: .relaxed)
+        exported.record(value)
+    }
+
+    public var value: Int { current.load(ordering: .relaxed) }
 }

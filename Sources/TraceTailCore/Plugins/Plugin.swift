@@ -44,6 +44,13 @@ public protocol Input: Plugin {
     func run(emitter: BatchEmitter) async throws
     /// Called once per emitted batch, after every output accepted it or dead-lettered it.
     func acknowledge(_ token: AckToken)
+    /// Called once after the pipeline drained (every acknowledgement that will come has come), e.g. to write
+    /// final checkpoints.
+    func finish() async
+}
+
+extension Input {
+    public func finish() async {}
 }
 
 /// Transforms batches in place: the hot path, synchronous and allocation-lean.
@@ -74,8 +81,13 @@ public struct PluginContext: Sendable {
     /// The pipeline's private directory for checkpoints, dead letters and queues (created on demand).
     public var dataDirectory: String
     public var metrics: MetricsScope
+    /// `run --once`: read what is there to its end, wait for delivery, and return (backfill).
+    public var once: Bool
 
-    public init(pipeline: String, stageName: String, kind: String, logger: Logger, dataDirectory: String) {
+    public init(
+        pipeline: String, stageName: String, kind: String, logger: Logger, dataDirectory: String, once: Bool = false
+    ) {
+        self.once = once
         self.pipeline = pipeline
         self.stageName = stageName
         self.kind = kind

@@ -16,7 +16,7 @@ public final class Pipeline: Service {
     let dataDirectory: String
 
     /// Instantiates the pipeline's plugins; throws the first plugin that cannot start, naming it.
-    public init(spec: PipelineSpec, dataDirectory: String, logger: Logger) throws {
+    public init(spec: PipelineSpec, dataDirectory: String, logger: Logger, once: Bool = false) throws {
         let pipelineDirectory = dataDirectory + "/" + spec.name
         self.spec = spec
         self.dataDirectory = pipelineDirectory
@@ -26,7 +26,7 @@ public final class Pipeline: Service {
         counters = PipelineCounters(pipeline: spec.name)
         func context(_ stageName: String, _ kind: String) -> PluginContext {
             PluginContext(pipeline: spec.name, stageName: stageName, kind: kind, logger: logger,
-                          dataDirectory: pipelineDirectory)
+                          dataDirectory: pipelineDirectory, once: once)
         }
         func make<Instance>(_ plugin: ConfiguredPlugin<Instance>) throws -> (Instance, PluginContext) {
             let pluginContext = context(plugin.stageName, plugin.kind)
@@ -65,6 +65,7 @@ public final class Pipeline: Service {
             for await case let failure? in group { failures.append(failure) }
             return failures
         }
+        await input.finish()
         logger.info("pipeline stopped", metadata: counters.summary)
         if let failure = failures.first { throw failure }
     }

@@ -17,13 +17,14 @@ public enum Runner {
         public var succeeded: Bool { failures.isEmpty }
     }
 
-    public static func run(_ config: TraceTailConfig, logger: Logger, handleSignals: Bool = true) async -> Outcome {
+    /// - Parameter once: inputs read what is there to its end and stop (`run --once`).
+    public static func run(_ config: TraceTailConfig, logger: Logger, handleSignals: Bool = true, once: Bool = false) async -> Outcome {
         var failures: [PipelineError] = []
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let reported = Mutex<[PipelineError]>([])
         for spec in config.pipelines {
             do {
-                let pipeline = try Pipeline(spec: spec, dataDirectory: config.service.dataDirectory, logger: logger)
+                let pipeline = try Pipeline(spec: spec, dataDirectory: config.service.dataDirectory, logger: logger, once: once)
                 let service = ReportingService(pipeline: pipeline, logger: logger) { error in
                     reported.withLock { $0.append(error) }
                 }

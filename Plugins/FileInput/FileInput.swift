@@ -1,0 +1,167 @@
+import Logging
+import TraceTailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Tails files matched by globs: follows them through rename and copy-truncate rotation, truncation, deletion
+/// and re-creation, identifies them by a fingerprint of their first bytes, and checkpoints only what every output
+/// acknowledged.
+public final class FileInput: Input {
+    public enum StartAt: String, ConfigChoice {
+        case beginning, end
+    }
+
+    public enum WatchMode: String, ConfigChoice {
+        case auto, inotify, poll
+    }
+
+    public struct Configuration: Decodable, Sendable {
+        public var include: [String]
+        public var exclude: [String] = []
+        public var startAt = StartAt.beginning
+        public var watch = WatchMode.auto
+        public var pollInterval = ConfigDuration.seconds(1)
+        public var fingerprintBytes = 1024
+        public var maxLineBytes = ByteSize.mebibytes(1)
+        public var partialLineTimeout: ConfigDuration?
+        var multiline: MultilineJoiner.Settings?
+        public var maxOpenFiles = 1024
+        public var closeInactive = ConfigDuration(.seconds(300))
+        public var rotateWait = ConfigDuration.seconds(5)
+        public var checkpointInterval = ConfigDuration.seconds(1)
+        public var pruneAfter = ConfigDuration(.seconds(7 * 86_400))
+        public var readChunk = ByteSize.mebibytes(1)
+
+        enum CodingKeys: String, CodingKey {
+            case include, exclude, watch, multiline, encoding
+            case startAt = "start_at"
+            case pollInterval = "poll_interval"
+            case fingerprintBytes = "fingerprint_bytes"
+            case maxLineBytes = "max_line_bytes"
+            case partialLineTimeout = "partial_line_timeout"
+            case maxOpenFiles = "max_open_files"
+            case closeInactive = "close_inactive"
+            case rotateWait = "rotate_wait"
+            case checkpointInterval = "checkpoint_interval"
+            case pruneAfter = "prune_after"
+            case readChunk = "read_chunk"
+        }
+
+        public init(include: [String]) {
+            self.include = include
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            include = try container.decode([String].self, forKey: .include)
+            guard !include.isEmpty else {
+                throw ConfigValueError("give at least one glob", codingPath: container.codingPath + [CodingKeys.include])
+            }
+            exclude = try container.decodeIfPresent([String].self, forKey: .exclude) ?? exclude
+            startAt = try container.decodeIfPresent(StartAt.self, forKey: .startAt) ?? startAt
+            watch = try container.decodeIfPresent(WatchMode.self, forKey: .watch) ?? watch
+            pollInterval = try container.decodeIfPresent(ConfigDuration.self, forKey: .pollInterval) ?? pollInterval
+            fingerprintBytes = try container.decodeIfPresent(Int.self, forKey: .fingerprintBytes) ?? fingerprintBytes
+            maxLineBytes = try container.decodeIfPresent(ByteSize.self, forKey: .maxLineBytes) ?? maxLineBytes
+            partialLineTimeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .partialLineTimeout)
+            multiline = try container.decodeIfPresent(MultilineJoiner.Settings.self, forKey: .multiline)
+            maxOpenFiles = try container.decodeIfPresent(Int.self, forKey: .maxOpenFiles) ?? maxOpenFiles
+            closeInactive = try container.decodeIfPresent(ConfigDuration.self, forKey: .closeInactive) ?? closeInactive
+            rotateWait = try container.decodeIfPresent(ConfigDuration.self, forKey: .rotateWait) ?? rotateWait
+            checkpointInterval = try container.decodeIfPresent(ConfigDuration.self, forKey: .checkpointInterval) ?? checkpointInterval
+            pruneAfter = try container.decodeIfPresent(ConfigDuration.self, forKey: .pruneAfter) ?? pruneAfter
+            readChunk = try container.decodeIfPresent(ByteSize.self, forKey: .readChunk) ?? readChunk
+            if let encoding = try container.decodeIfPresent(String.self, forKey: .encoding), encoding.lowercased() != "utf-8" {
+                throw ConfigValueError("only utf-8 is supported (invalid bytes are replaced)",
+                                       codingPath: container.codingPath + [CodingKeys.encoding])
+            }
+            for (key, value, minimum) in [(CodingKeys.fingerprintBytes, fingerprintBytes, 16), (.maxOpenFiles, maxOpenFiles, 1),
+                                          (.maxLineBytes, maxLineBytes.bytes, 1), (.readChunk, readChunk.bytes, 4096)]
+            where value < minimum {
+                throw ConfigValueError("must be at least \(minimum)", codingPath: container.codingPath + [key])
+            }
+            guard pollInterval.duration > .zero else {
+                throw ConfigValueError("must be greater than zero", codingPath: container.codingPath + [CodingKeys.pollInterval])
+            }
+        }
+    }
+
+    public static let kind = "file"
+    public static let summary = "Tails files matched by globs through rotation and truncation, with checkpoints after delivery."
+    public static let options = [
+        PluginOption("include", "list of globs", "Files to tail; `*`, `?`, `[…]` and `**` (any number of directories). Symbolic links are followed."),
+        PluginOption("exclude", "list of globs", default: "[]", "Files to leave out (matched against the whole path and the file name)."),
+        PluginOption("start_at", StartAt.choices, default: "beginning",
+                     "Where to start in files that have no checkpoint and existed at startup; files that appear later are read from their start."),
+        PluginOption("watch", WatchMode.choices, default: "auto", "Notice new files and data with inotify, or by polling."),
+        PluginOption("poll_interval", "duration", default: "1s", "How often files are looked for and checked when polling (inotify: a safety rescan every 5×)."),
+        PluginOption("fingerprint_bytes", "integer", default: "1024",
+                     "A file is identified by a hash of this many first bytes (by device and inode until it is that long)."),
+        PluginOption("max_line_bytes", "size", default: "1MiB", "Longer lines are cut there, marked tracetail.truncated, and the file keeps being followed."),
+        PluginOption("partial_line_timeout", "duration", default: "none",
+                     "Emit a last line that has had no newline for this long (by default it waits for its newline)."),
+        PluginOption("multiline", "mapping", default: "none",
+                     "Join stack traces: start_pattern (a matching line starts a record) or continue_pattern (a matching line continues one), timeout (1s), max_lines (500)."),
+        PluginOption("max_open_files", "integer", default: "1024", "At most this many files are held open; the least recently active idle ones are closed first."),
+        PluginOption("close_inactive", "duration", default: "5m", "A file with no new data for this long is closed (and reopened when it grows)."),
+        PluginOption("rotate_wait", "duration", default: "5s", "A rotated-away or deleted file is let go this long after its last data, once read to its end."),
+        PluginOption("checkpoint_interval", "duration", default: "1s", "How often checkpoints are written (and at shutdown)."),
+        PluginOption("prune_after", "duration", default: "7d", "Checkpoints of files gone for this long are forgotten."),
+        PluginOption("read_chunk", "size", default: "1MiB", "How much is read at once; each read becomes one batch."),
+        PluginOption("encoding", "utf-8", default: "utf-8", "Invalid bytes are replaced when text is made, never fatal."),
+    ]
+
+    let configuration: Configuration
+    let context: PluginContext
+    let ledger = AckLedger()
+    let book: CheckpointBook
+    let metrics: Metrics
+
+    struct Metrics {
+        let filesWatched: MetricGauge
+        let filesOpen: MetricGauge
+        let bytesRead: MetricCounter
+        let linesRead: MetricCounter
+        let linesTruncated: MetricCounter
+        let rotations: MetricCounter
+        let truncations: MetricCounter
+        let bytesLost: MetricCounter
+        let checkpointLag: MetricGauge
+
+        init(_ scope: MetricsScope) {
+            filesWatched = scope.gauge("files_watched")
+            filesOpen = scope.gauge("files_open")
+            bytesRead = scope.counter("bytes_read_total")
+            linesRead = scope.counter("lines_read_total")
+            linesTruncated = scope.counter("lines_truncated_total")
+            rotations = scope.counter("rotations_total")
+            truncations = scope.counter("truncations_total")
+            bytesLost = scope.counter("bytes_lost_total")
+            checkpointLag = scope.gauge("checkpoint_lag_bytes")
+        }
+    }
+
+    public init(configuration: Configuration, context: PluginContext) {
+        self.configuration = configuration
+        self.context = context
+        book = CheckpointBook(file: CheckpointFile(path: context.dataDirectory + "/checkpoints-\(context.stageName).json"),
+                              ledger: ledger, pruneAfter: configuration.pruneAfter.duration, logger: context.logger)
+        metrics = Metrics(context.metrics)
+    }
+
+    public func run(emitter: BatchEmitter) async throws {
+        var tailer = Tailer(input: self, emitter: emitter)
+        defer { tailer.closeAll() }
+        try await tailer.run()
+    }
+
+    public func acknowledge(_ token: AckToken) {
+        ledger.acknowledge(token.sequence)
+    }
+
+    /// Writes the final checkpoints once the pipeline has drained.
+    public func finish() async {
+        await book.save()
+    }
+}

@@ -80,7 +80,10 @@ let package = Package(
             "TraceTailCore", "TestSupport",
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "PluginTests", dependencies: ["BuiltinPlugins", "TestSupport"]),
+        .testTarget(name: "PluginTests", dependencies: [
+            "BuiltinPlugins", "TestSupport",
+            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["tracetail", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6],

@@ -59,6 +59,17 @@ final class CheckpointBook: Sendable {
         }
     }
 
+    /// Keeps what was delivered of a file under its current identity before the file takes a new one (it was
+    /// truncated): a copy of the old content (copy-truncate) resumes from there.
+    func retire(_ key: Int) {
+        state.withLock { state in
+            guard let live = state.live[key], let (offset, _) = ledger.committed(file: key) else { return }
+            state.saved[live.id] = Checkpoint(id: live.id, path: live.path, offset: offset, prefixLength: live.prefixLength,
+                                              prefixHash: live.prefixHash, updated: Clock.nowNanoseconds)
+            state.dirty = true
+        }
+    }
+
     /// The file is no longer read; its checkpoint stays.
     func release(_ key: Int) {
         state.withLock { state in

@@ -394,6 +394,7 @@ struct Tailer {
         logger.warning("file truncated; reading it again from its start", metadata: [
             "path": "\(file.path)", "read_offset": "\(file.readOffset)", "unread_bytes_lost": "\(lost)",
         ])
+        input.book.retire(file.key)
         file.generation += 1
         file.readOffset = 0
         file.size = 0

@@ -15,7 +15,9 @@ import TraceTailCore
 
     @Test func theQuickStartShowsSpansFromTheSampleLog() async throws {
         let sample = try String(contentsOfFile: root + "/examples/logs/app.log", encoding: .utf8)
-        let result = try await runTracetail(["run", "--config", "config.example.yaml"], stdin: sample, directory: root)
+        let data = temporaryDirectory()
+        let result = try await runTracetail(["run", "--once", "--config", "config.example.yaml"],
+                                            environment: ["TRACETAIL_DATA_DIR": data], directory: root)
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == sample.split(separator: "\n").count)
@@ -23,6 +25,11 @@ import TraceTailCore
         #expect(lines.first?.contains("trace=4bf92f3577b34da6a3ce929d0e0e4736 span=a3ce929d0e0e4736") == true)
         #expect(result.stderr.contains("records_in=\(lines.count)"))
         #expect(result.stderr.contains("records_settled=\(lines.count)"))
+        // The checkpoint remembers the file was read: a second run has nothing new to show.
+        let again = try await runTracetail(["run", "--once", "--config", "config.example.yaml"],
+                                           environment: ["TRACETAIL_DATA_DIR": data], directory: root)
+        #expect(again.status == 0)
+        #expect(again.stdout.isEmpty)
     }
 
     @Test func ndjsonOutputParsesAndKeepsEveryLineInOrder() async throws {
@@ -91,8 +98,8 @@ import TraceTailCore
     }
 
     @Test func jsonLogsOnStderr() async throws {
-        let result = try await runTracetail(["run", "--config", "config.example.yaml", "--log-format", "json"],
-                                            stdin: "{\"message\":\"hi\"}\n", directory: root)
+        let result = try await runTracetail(["run", "--once", "--config", "config.example.yaml", "--log-format", "json"],
+                                            environment: ["TRACETAIL_DATA_DIR": temporaryDirectory()], directory: root)
         #expect(result.status == 0)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count >= 2)
@@ -128,7 +135,7 @@ import TraceTailCore
     @Test func validateSummarisesAGoodConfigAndNeverPrintsSecrets() async throws {
         let good = try await runTracetail(["validate", "--config", "config.example.yaml"], directory: root)
         #expect(good.status == 0)
-        #expect(good.stdout == "ok  llm-app  stdin → json → console  (config.example.yaml:8:3)\n")
+        #expect(good.stdout == "ok  llm-app  file → json → console  (config.example.yaml:9:3)\n")
 
         let secret = "lw_is_e2e-secret-value-31337"
         let config = try writeConfig("""
@@ -149,7 +156,7 @@ import TraceTailCore
         #expect(version.stdout == "\(TraceTail.version)\n")
         let plugins = try await runTracetail(["plugins"])
         #expect(plugins.status == 0)
-        for kind in ["stdin (input)", "json (parser)", "kv (parser)", "console (output)", "    on_error: keep | drop | dead_letter, default keep."] {
+        for kind in ["stdin (input)", "file (input)", "json (parser)", "kv (parser)", "console (output)", "    on_error: keep | drop | dead_letter, default keep."] {
             #expect(plugins.stdout.contains(kind), "\(kind)")
         }
     }

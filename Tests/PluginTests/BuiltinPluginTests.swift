@@ -31,7 +31,7 @@ func batch(_ lines: [String]) -> RecordBatch {
     @Test func theExampleConfigurationIsValid() throws {
         let config = try ConfigLoader.load(file: repositoryRoot() + "/config.example.yaml",
                                            registry: BuiltinPlugins.registry(), environment: [:])
-        #expect(config.pipelines.map(\.summary) == ["stdin → json → console"])
+        #expect(config.pipelines.map(\.summary) == ["file → json → console"])
     }
 }
 

@@ -1,6 +1,8 @@
 /// Writes JSON straight into a byte buffer, for outputs that build request bodies without intermediate values.
 public struct JSONWriter: Sendable {
     public var bytes: [UInt8]
+    /// Inside an object: a member was written, so the next one needs a comma.
+    private var afterMember = false
 
     public init(capacity: Int = 0) {
         bytes = []
@@ -55,25 +57,42 @@ public struct JSONWriter: Sendable {
         value ? raw("true") : raw("false")
     }
 
-    /// Writes an object; `body` writes its members.
-    public mutating func object(_ body: (inout Members) -> Void) {
+    /// Writes an object; `body` writes its members with the member methods (`member`, or `string(_:_:)`, …).
+    public mutating func object(_ body: (inout JSONWriter) -> Void) {
         bytes.append(UInt8(ascii: "{"))
-        var members = Members(writer: self)
-        bytes = [] // hand the buffer over without a copy
-        body(&members)
-        self = members.writer
+        let outer = afterMember
+        afterMember = false
+        body(&self)
+        afterMember = outer
         bytes.append(UInt8(ascii: "}"))
     }
+
+    /// Writes an object member whose value `body` writes.
+    public mutating func callAsFunction(_ name: String, _ body: (inout JSONWriter) -> Void) {
+        if afterMember { bytes.append(UInt8(ascii: ",")) }
+        string(name)
+        bytes.append(UInt8(ascii: ":"))
+        body(&self)
+        afterMember = true
+    }
+
+    public mutating func string(_ name: String, _ value: String) { self(name) { $0.string(value) } }
+    public mutating func int(_ name: String, _ value: some BinaryInteger) { self(name) { $0.int(value) } }
+    public mutating func double(_ name: String, _ value: Double) { self(name) { $0.double(value) } }
+    public mutating func bool(_ name: String, _ value: Bool) { self(name) { $0.bool(value) } }
+    public mutating func value(_ name: String, _ value: JSONValue) { self(name) { $0.value(value) } }
 
     /// Writes an array of `items`, each written by `element`.
     public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
         bytes.append(UInt8(ascii: "["))
+        let outer = afterMember
         var first = true
         for item in items {
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
             element(&self, item)
         }
+        afterMember = outer
         bytes.append(UInt8(ascii: "]"))
     }
 
@@ -92,26 +111,6 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    /// Writes the members of an object, placing the commas.
-    public struct Members {
-        var writer: JSONWriter
-        var first = true
-
-        /// Writes a member whose value `body` writes.
-        public mutating func callAsFunction(_ name: String, _ body: (inout JSONWriter) -> Void) {
-            if !first { writer.bytes.append(UInt8(ascii: ",")) }
-            first = false
-            writer.string(name)
-            writer.bytes.append(UInt8(ascii: ":"))
-            body(&writer)
-        }
-
-        public mutating func string(_ name: String, _ value: String) { self(name) { $0.string(value) } }
-        public mutating func int(_ name: String, _ value: some BinaryInteger) { self(name) { $0.int(value) } }
-        public mutating func double(_ name: String, _ value: Double) { self(name) { $0.double(value) } }
-        public mutating func bool(_ name: String, _ value: Bool) { self(name) { $0.bool(value) } }
-        public mutating func value(_ name: String, _ value: JSONValue) { self(name) { $0.value(value) } }
-    }
 }
 
 private func hexDigit(_ nibble: UInt8) -> UInt8 {

@@ -43,8 +43,10 @@ public enum Runner {
             gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = config.service.gracePeriod.duration
-        groupConfiguration.maximumCancellationDuration = .seconds(5)
-        let escalation = handleSignals ? SecondSignalExit(logger: logger) : nil
+        // ServiceLifecycle would end a stuck cancellation with a crash report; ShutdownWatch exits plainly instead.
+        groupConfiguration.maximumCancellationDuration = nil
+        let escalation = handleSignals
+            ? ShutdownWatch(logger: logger, deadline: config.service.gracePeriod.duration + .seconds(5)) : nil
         defer { escalation?.cancel() }
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
@@ -72,24 +74,30 @@ private struct ReportingService: Service {
     }
 }
 
-/// Exits the process on the second SIGTERM/SIGINT: the user asked twice, so the drain is abandoned. State on disk
-/// stays consistent because every checkpoint write is atomic.
-private final class SecondSignalExit {
+/// Exits the process on a second SIGTERM/SIGINT (the user asked twice, so the drain is abandoned), or when a
+/// shutdown has not finished by its deadline. State on disk stays consistent because checkpoint writes are atomic.
+private final class ShutdownWatch {
     private final class Count: Sendable {
         let value = Atomic<Int>(0)
     }
 
     private let sources: [any DispatchSourceSignal]
 
-    init(logger: Logger) {
+    init(logger: Logger, deadline: Duration) {
         let count = Count()
+        let seconds = Double(deadline.components.seconds) + Double(deadline.components.attoseconds) / 1e18
         sources = [SIGTERM, SIGINT].map { signalNumber in
             signal(signalNumber, SIG_IGN) // delivered to the dispatch sources instead
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                if count.value.add(1, ordering: .relaxed).newValue >= 2 {
+                let received = count.value.add(1, ordering: .relaxed).newValue
+                if received >= 2 {
                     logger.warning("second signal: exiting without draining")
                     exit(128 + signalNumber)
+                }
+                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+                    logger.error("shutdown did not finish within the grace period; exiting with work unacknowledged")
+                    exit(1)
                 }
             }
             source.resume()

@@ -11,7 +11,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput"]
+let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -63,6 +63,7 @@ let package = Package(
         plugin("JSONParser"),
         plugin("KeyValueParser"),
         plugin("ConsoleOutput"),
+        plugin("DiscardOutput"),
         .target(
             name: "BuiltinPlugins",
             dependencies: plugins.map { .target(name: $0) },

@@ -1,5 +1,6 @@
 @_exported import TraceTailCore
 import ConsoleOutput
+import DiscardOutput
 import FileInput
 import JSONParser
 import KeyValueParser
@@ -11,6 +12,6 @@ public enum BuiltinPlugins {
         try PluginRegistry(
             inputs: [StdinInput.self, FileInput.self],
             parsers: [JSONParser.self, KeyValueParser.self],
-            outputs: [ConsoleOutput.self])
+            outputs: [ConsoleOutput.self, DiscardOutput.self])
     }
 }

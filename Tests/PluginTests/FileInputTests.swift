@@ -290,6 +290,20 @@ final class Tailing: @unchecked Sendable {
         #expect(files.count == 2)
     }
 
+    @Test func symbolicLinksResolveAndAFileMatchedTwiceIsReadOnce() async throws {
+        let tailing = Tailing()
+        let elsewhere = LogWriter(directory: tailing.logs.directory + "/../pods")
+        elsewhere.lines(0..<50, to: "container.log")
+        #expect(symlink(elsewhere.path("container.log"), tailing.logs.path("link.log")) == 0)
+        #expect(symlink(elsewhere.path("container.log"), tailing.logs.path("second-link.log")) == 0)
+        try await tailing.run(tailing.input(), expecting: 70) {
+            elsewhere.lines(50..<70, to: "container.log")
+        }
+        let report = DeliveryReport(written: elsewhere.written, delivered: tailing.delivered)
+        #expect(report.missing.isEmpty && report.duplicated.isEmpty, "\(report)")
+        #expect(tailing.records.allSatisfy { $0.position.source.hasSuffix("link.log") })
+    }
+
     @Test func manyFilesStayWithinTheOpenFileCap() async throws {
         let tailing = Tailing()
         for index in 0..<300 { tailing.logs.lines(0..<3, to: "f\(index).log") }

@@ -95,10 +95,13 @@ if withBenchmarks {
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
     package.targets.append(
+        .target(name: "BenchmarkSupport", dependencies: ["BuiltinPlugins"], path: "Benchmarks/BenchmarkSupport"))
+    package.targets.append(
         .executableTarget(
             name: "ParserBenchmarks",
-            dependencies: ["BuiltinPlugins", .product(name: "Benchmark", package: "benchmark")],
+            dependencies: ["BenchmarkSupport", "BuiltinPlugins", .product(name: "Benchmark", package: "benchmark")],
             path: "Benchmarks/ParserBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
-    package.targets.append(.executableTarget(name: "ParserProfile", dependencies: ["BuiltinPlugins"], path: "Benchmarks/ParserProfile"))
+    package.targets.append(
+        .executableTarget(name: "ParserProfile", dependencies: ["BenchmarkSupport", "BuiltinPlugins"], path: "Benchmarks/ParserProfile"))
 }

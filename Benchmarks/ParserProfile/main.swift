@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import BuiltinPlugins
 import Foundation
 
@@ -28,3 +29,5 @@ for _ in 0..<rounds {
     blackHole(fresh)
 }
 print("\(format): \(Int(Double(count * rounds) / seconds)) lines/s")
+
+@inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }

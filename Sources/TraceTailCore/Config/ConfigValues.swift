@@ -8,13 +8,7 @@ public struct ConfigDuration: Sendable, Hashable, Decodable, CustomStringConvert
     public static func milliseconds(_ value: Int) -> ConfigDuration { ConfigDuration(.milliseconds(value)) }
 
     public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = ConfigDuration(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath,
-                debugDescription: "expected a duration such as 500ms, 10s, 5m or 1h, found '\(text)'"))
-        }
-        self = parsed
+        self = try decoder.decodeText("a duration such as 500ms, 10s, 5m or 1h", ConfigDuration.init(parsing:))
     }
 
     public init?(parsing text: String) {
@@ -43,13 +37,7 @@ public struct ByteSize: Sendable, Hashable, Decodable, CustomStringConvertible {
     public static func kibibytes(_ value: Int) -> ByteSize { ByteSize(value << 10) }
 
     public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let parsed = ByteSize(parsing: text) else {
-            throw DecodingError.dataCorrupted(.init(
-                codingPath: decoder.codingPath,
-                debugDescription: "expected a size such as 4096, 64KiB or 10MiB, found '\(text)'"))
-        }
-        self = parsed
+        self = try decoder.decodeText("a size such as 4096, 64KiB or 10MiB", ByteSize.init(parsing:))
     }
 
     public init?(parsing text: String) {
@@ -69,6 +57,17 @@ public struct ByteSize: Sendable, Hashable, Decodable, CustomStringConvertible {
     }
 
     public var description: String { "\(bytes) bytes" }
+}
+
+extension Decoder {
+    /// A value written as text and read by `parse`; `expected` describes the form in the error.
+    func decodeText<T>(_ expected: String, _ parse: (String) -> T?) throws -> T {
+        let text = try singleValueContainer().decode(String.self)
+        guard let value = parse(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "expected \(expected), found '\(text)'"))
+        }
+        return value
+    }
 }
 
 extension StringProtocol {

@@ -1,5 +1,7 @@
 import BuiltinPlugins
-enum SampleLog {
+
+/// Deterministic, realistic LLM-call log lines (about 270 bytes each), in JSON or logfmt.
+public enum SampleLog {
     static let models = ["gpt-4o-mini", "gpt-4o", "claude-sonnet-4", "gemini-2.5-flash", "llama-3.1-70b"]
     static let providers = ["openai", "openai", "anthropic", "gcp.gemini", "groq"]
     static let messages = ["llm call", "chat completion", "summarise document", "tool call planner", "embedding batch"]
@@ -10,7 +12,7 @@ enum SampleLog {
     }
 
     /// Line `n` in the given format.
-    static func line(_ n: Int, json: Bool) -> String {
+    public static func line(_ n: Int, json: Bool) -> String {
         var seed = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 {
             seed ^= seed >> 33
@@ -35,7 +37,7 @@ enum SampleLog {
     }
 
     /// `count` lines in batches of `batchSize` records, as an input would emit them.
-    static func batches(count: Int, batchSize: Int = 1000, json: Bool) -> [RecordBatch] {
+    public static func batches(count: Int, batchSize: Int = 1000, json: Bool) -> [RecordBatch] {
         var offset: UInt64 = 0
         return stride(from: 0, to: count, by: batchSize).map { first in
             var batch = RecordBatch(ack: AckToken(UInt64(first)))
@@ -50,12 +52,11 @@ enum SampleLog {
     }
 }
 
-func parser(_ yaml: String) -> any Parser {
+/// The parser a one-pipeline configuration declares, e.g. `{ type: json }`.
+public func parser(_ yaml: String) -> any Parser {
     let text = "pipelines:\n  p:\n    input: { type: stdin }\n    parsers: [ \(yaml) ]\n    outputs: [ { type: console } ]\n"
     let config = try! ConfigLoader.load(text: text, file: "bench.yaml", registry: BuiltinPlugins.registry(), environment: [:])
     let context = PluginContext(pipeline: "bench", stageName: "parsers[0]", kind: "bench", logger: .init(label: "bench"),
                                 dataDirectory: "/tmp/tracetail-bench")
     return try! config.pipelines[0].parsers[0].instantiate(context)
 }
-
-@inline(never) func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }

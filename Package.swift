@@ -11,7 +11,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput"]
+let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -40,6 +43,12 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            path: "Sources/CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "CSimdJSON",
             path: "Sources/CSimdJSON",
@@ -51,12 +60,16 @@ let package = Package(
                 "CLibYAML",
                 "CPCRE2",
                 "CSimdJSON",
+                "CZlib",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            exclude: ["OTLP/proto", "OTLP/README.md"]
         ),
         plugin("StdinInput"),
         plugin("FileInput", [.product(name: "DequeModule", package: "swift-collections")]),
@@ -64,6 +77,7 @@ let package = Package(
         plugin("KeyValueParser"),
         plugin("ConsoleOutput"),
         plugin("DiscardOutput"),
+        plugin("OTLPOutput"),
         .target(
             name: "BuiltinPlugins",
             dependencies: plugins.map { .target(name: $0) },
@@ -76,7 +90,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .target(name: "TestSupport", dependencies: ["TraceTailCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "TraceTailCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "TraceTailCoreTests", dependencies: [
             "TraceTailCore", "TestSupport",
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

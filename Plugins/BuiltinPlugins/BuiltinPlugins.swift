@@ -4,6 +4,7 @@ import DiscardOutput
 import FileInput
 import JSONParser
 import KeyValueParser
+import OTLPOutput
 import StdinInput
 
 /// The one list of every plugin built into TraceTail. Adding a plugin is one line here.
@@ -12,6 +13,6 @@ public enum BuiltinPlugins {
         try PluginRegistry(
             inputs: [StdinInput.self, FileInput.self],
             parsers: [JSONParser.self, KeyValueParser.self],
-            outputs: [ConsoleOutput.self, DiscardOutput.self])
+            outputs: [ConsoleOutput.self, DiscardOutput.self, OTLPOutput.self])
     }
 }

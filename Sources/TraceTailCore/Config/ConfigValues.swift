@@ -72,7 +72,7 @@ extension Decoder {
 
 extension StringProtocol {
     /// The text without leading and trailing ASCII whitespace.
-    func trimmingWhitespace() -> String {
+    public func trimmingWhitespace() -> String {
         let bytes = Array(utf8)
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || ($0 >= 0x09 && $0 <= 0x0D) }
         guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {

@@ -106,3 +106,18 @@ public struct RecordBatch: Sendable {
         records.append(Record(raw: start..<storage.count, position: position, observedTime: observedTime))
     }
 }
+
+extension RecordBatch {
+    /// Some of the records, as a batch of their own with their raw bytes.
+    public func subset(_ range: Range<Int>) -> RecordBatch {
+        var part = RecordBatch(ack: ack)
+        part.records.reserveCapacity(range.count)
+        for var record in records[range] {
+            let start = part.storage.count
+            part.storage.append(contentsOf: raw(record))
+            record.raw = start..<part.storage.count
+            part.records.append(record)
+        }
+        return part
+    }
+}

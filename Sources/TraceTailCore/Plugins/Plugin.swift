@@ -65,10 +65,13 @@ public protocol Output: Plugin {
     func send(_ batch: RecordBatch) async throws
     /// Sends whatever is buffered; called once at shutdown after the last `send`.
     func flush() async throws
+    /// How many `send` calls the runtime makes at once (outputs that gather batches into requests want several).
+    var concurrency: Int { get }
 }
 
 extension Output {
     public func flush() async throws {}
+    public var concurrency: Int { 1 }
 }
 
 /// What a plugin instance gets from the runtime.

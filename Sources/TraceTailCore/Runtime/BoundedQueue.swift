@@ -2,7 +2,7 @@ import DequeModule
 import Synchronization
 
 /// An async FIFO between two stages, bounded both in elements and in bytes; a full queue suspends its producers
-/// (this is how backpressure travels back to the input). One consumer, any number of producers.
+/// (this is how backpressure travels back to the input). Any number of producers and consumers.
 ///
 /// Hand-written because swift-async-algorithms' channels bound only the element count, not the bytes held.
 /// An element heavier than the byte limit still passes when the queue is empty, so nothing can wedge.
@@ -21,7 +21,7 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
         var bytes = 0
         var finished = false
         var producers = Deque<Producer>()
-        var consumer: CheckedContinuation<Element?, Never>?
+        var consumers = Deque<(id: UInt64, continuation: CheckedContinuation<Element?, Never>)>()
         var nextID: UInt64 = 0
     }
 
@@ -82,6 +82,10 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
     /// The next element, waiting while the queue is empty; nil once finished and drained, or when cancelled.
     public func pop() async -> Element? {
         if let ready = state.withLock({ take(&$0) }) { return ready }
+        let id = state.withLock { state in
+            state.nextID += 1
+            return state.nextID
+        }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
                 state.withLock { state in
@@ -90,37 +94,34 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
                     } else if state.finished || Task.isCancelled {
                         continuation.resume(returning: nil)
                     } else {
-                        state.consumer = continuation
+                        state.consumers.append((id, continuation))
                     }
                 }
             }
         } onCancel: {
             state.withLock { state in
-                let consumer = state.consumer
-                state.consumer = nil
-                return consumer
+                state.consumers.firstIndex { $0.id == id }.map { state.consumers.remove(at: $0).continuation }
             }?.resume(returning: nil)
         }
     }
 
     /// No more elements will come: the consumer drains what is queued, then gets nil; waiting producers fail.
     public func finish() {
-        let (consumer, producers) = state.withLock { state in
+        let (consumers, producers) = state.withLock { state in
             state.finished = true
-            let consumer = state.items.isEmpty ? state.consumer : nil
-            if consumer != nil { state.consumer = nil }
+            let consumers = state.items.isEmpty ? Array(state.consumers) : []
+            if state.items.isEmpty { state.consumers.removeAll() }
             let producers = state.producers
             state.producers.removeAll()
-            return (consumer, producers)
+            return (consumers, producers)
         }
-        consumer?.resume(returning: nil)
+        for consumer in consumers { consumer.continuation.resume(returning: nil) }
         for producer in producers { producer.continuation.resume(throwing: Closed()) }
     }
 
     private func enqueue(_ element: Element, weight: Int, into state: inout State) {
-        if let consumer = state.consumer {
-            state.consumer = nil
-            consumer.resume(returning: element)
+        if let consumer = state.consumers.popFirst() {
+            consumer.continuation.resume(returning: element)
         } else {
             state.items.append((element, weight))
             state.bytes += weight

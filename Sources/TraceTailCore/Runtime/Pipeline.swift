@@ -114,8 +114,28 @@ public final class Pipeline: Service {
         return nil
     }
 
+    /// Runs `concurrency` senders for one output over its queue, then flushes it.
     private func runOutput(_ index: Int, from queue: BoundedQueue<Delivery>) async -> PipelineError? {
         let (output, context) = outputs[index]
+        let failure = await withTaskGroup(of: PipelineError?.self) { senders in
+            for _ in 0..<max(1, output.concurrency) {
+                senders.addTask { await self.send(from: queue, to: output, context) }
+            }
+            var failure: PipelineError?
+            for await case let error? in senders { failure = failure ?? error }
+            return failure
+        }
+        guard !Task.isCancelled else { return failure }
+        do {
+            try await output.flush()
+        } catch {
+            context.logger.error("flush failed", metadata: ["error": "\(error)"])
+            return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
+        }
+        return failure
+    }
+
+    private func send(from queue: BoundedQueue<Delivery>, to output: any Output, _ context: PluginContext) async -> PipelineError? {
         let delivered = context.metrics.counter("records_delivered_total")
         let deadLettered = context.metrics.counter("records_dead_lettered_total")
         let deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
@@ -144,13 +164,6 @@ public final class Pipeline: Service {
                 }
             }
             delivery.pending.settle()
-        }
-        guard !Task.isCancelled else { return failure }
-        do {
-            try await output.flush()
-        } catch {
-            context.logger.error("flush failed", metadata: ["error": "\(error)"])
-            return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
         }
         return failure
     }

@@ -1,0 +1,219 @@
+import Logging
+import TraceTailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sends spans to any OTLP/HTTP endpoint — an OpenTelemetry Collector gateway, LangWatch's `/api/otel/v1/traces`,
+/// or LangWatch's governance ingest (`…/api/ingest/otel/<sourceId>` with a `lw_is_…` bearer secret).
+public final class OTLPOutput: Output {
+    public enum Encoding: String, ConfigChoice {
+        case protobuf, json
+    }
+
+    public struct Configuration: Decodable, Sendable {
+        /// The full URL requests are posted to.
+        public var endpoint: String
+        public var encoding = Encoding.protobuf
+        public var bearerSecret: Secret?
+        public var serviceName = "tracetail"
+        public var resource: [String: String] = [:]
+        public var http = HTTPSettings()
+
+        enum CodingKeys: String, CodingKey {
+            case endpoint, encoding, resource
+            case bearerSecret = "bearer_secret"
+            case bearerSecretFile = "bearer_secret_file"
+            case serviceName = "service_name"
+        }
+
+        /// The governance ingest endpoint: a 60 requests/minute budget, a `lw_is_` secret, always-202 replies.
+        public var isGovernanceIngest: Bool { endpoint.contains("/api/ingest/otel/") }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            endpoint = try container.decode(String.self, forKey: .endpoint)
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
+                throw ConfigValueError("expected an http:// or https:// URL", codingPath: container.codingPath + [CodingKeys.endpoint])
+            }
+            encoding = try container.decodeIfPresent(Encoding.self, forKey: .encoding) ?? encoding
+            bearerSecret = try container.decodeIfPresent(Secret.self, forKey: .bearerSecret)
+            if let file = try container.decodeIfPresent(String.self, forKey: .bearerSecretFile) {
+                guard bearerSecret == nil else {
+                    throw ConfigValueError("give bearer_secret or bearer_secret_file, not both", codingPath: container.codingPath + [CodingKeys.bearerSecretFile])
+                }
+                do {
+                    bearerSecret = Secret(String(decoding: try FileSystem.read(file), as: UTF8.self).trimmingWhitespace())
+                } catch {
+                    throw ConfigValueError("\(error)", codingPath: container.codingPath + [CodingKeys.bearerSecretFile])
+                }
+            }
+            serviceName = try container.decodeIfPresent(String.self, forKey: .serviceName) ?? serviceName
+            resource = try container.decodeIfPresent([String: String].self, forKey: .resource) ?? resource
+            var defaults = HTTPSettings()
+            if endpoint.contains("/api/ingest/otel/") {
+                // 60 requests a minute: few, large requests.
+                defaults.concurrency = 1
+                defaults.batchSpans = 5000
+                defaults.batchBytes = .mebibytes(8)
+                defaults.batchWait = .seconds(5)
+                guard let secret = bearerSecret?.value, secret.hasPrefix("lw_is_") else {
+                    throw ConfigValueError("the governance ingest endpoint takes a bearer_secret starting with lw_is_",
+                                           codingPath: container.codingPath + [CodingKeys.bearerSecret])
+                }
+            }
+            http = try HTTPSettings(from: decoder, defaults: defaults)
+        }
+    }
+
+    public static let kind = "otlp"
+    public static let summary = "Spans to any OTLP/HTTP endpoint (protobuf or JSON), incl. LangWatch's governance ingest."
+    public static let options = [
+        PluginOption("endpoint", "URL", "The full URL, e.g. http://collector:4318/v1/traces or https://app.langwatch.ai/api/ingest/otel/<sourceId>."),
+        PluginOption("encoding", Encoding.choices, default: "protobuf", "application/x-protobuf, or application/json exactly."),
+        PluginOption("bearer_secret", "secret", default: "none", "Sent as Authorization: Bearer (lw_is_… for the governance ingest)."),
+        PluginOption("bearer_secret_file", "path", default: "none", "Read the bearer secret from this file (a mounted Kubernetes secret)."),
+        PluginOption("service_name", "string", default: "tracetail", "The service.name resource attribute."),
+        PluginOption("resource", "mapping", default: "{}", "More resource attributes (host.name is added)."),
+    ] + HTTPSettings.options
+
+    let accumulator: RecordAccumulator
+
+    public init(configuration: Configuration, context: PluginContext) {
+        let delivery = OTLPDelivery(configuration: configuration, context: context)
+        let http = configuration.http
+        accumulator = RecordAccumulator(
+            limits: .init(maxRecords: http.batchSpans, maxBytes: http.batchBytes.bytes, maxWait: http.batchWait.duration,
+                          concurrency: http.concurrency),
+            deliver: { chunk in await delivery.deliver(chunk.batch) })
+    }
+
+    /// Batches handed over at once, so that requests can gather several of them.
+    public var concurrency: Int { 16 }
+
+    public func send(_ batch: RecordBatch) async throws {
+        try await accumulator.add(batch)
+    }
+
+    public func flush() async throws {
+        await accumulator.drain()
+    }
+}
+
+/// Encodes, posts and settles one request's worth of spans.
+struct OTLPDelivery: Sendable {
+    let configuration: OTLPOutput.Configuration
+    let sender: HTTPSender
+    let resource: [(key: String, value: AttributeValue)]
+    let logger: Logger
+    let rejected: MetricCounter
+    let deadLettered: MetricCounter
+    let deadLetters: DeadLetterFile
+    let budget: RequestBudget?
+
+    init(configuration: OTLPOutput.Configuration, context: PluginContext) {
+        self.configuration = configuration
+        var headers: [(String, String)] = []
+        if let secret = configuration.bearerSecret { headers.append(("Authorization", "Bearer \(secret.value)")) }
+        sender = HTTPSender(url: configuration.endpoint, settings: configuration.http, headers: headers, context: context)
+        var resource: [(key: String, value: AttributeValue)] = [("service.name", .string(configuration.serviceName))]
+        resource.append(("host.name", .string(Self.hostName())))
+        for (key, value) in configuration.resource.sorted(by: { $0.key < $1.key }) { resource.append((key, .string(value))) }
+        self.resource = resource
+        logger = context.logger
+        rejected = context.metrics.counter("spans_rejected_total")
+        deadLettered = context.metrics.counter("spans_dead_lettered_total")
+        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
+        budget = configuration.isGovernanceIngest ? RequestBudget(requests: 60, per: .seconds(60)) : nil
+    }
+
+    /// The request body and its exact content type.
+    func encode(_ records: [Record]) -> ([UInt8], String) {
+        switch configuration.encoding {
+        case .json:
+            return (OTLPJSON.request(records, resource: resource, scope: OTLPScope()), "application/json")
+        case .protobuf:
+            return (OTLPProtobuf.bytes(OTLPProtobuf.request(records, resource: resource, scope: OTLPScope())), "application/x-protobuf")
+        }
+    }
+
+    /// Sends the spans (halving on "too large"); false only when cancelled.
+    func deliver(_ batch: RecordBatch) async -> Bool {
+        do {
+            try await budget?.acquire()
+            let (body, contentType) = encode(batch.records)
+            let (verdict, status) = try await sender.post(body, contentType: contentType, inspect: inspect)
+            switch verdict {
+            case .accepted(let count, let message):
+                if count > 0 {
+                    rejected.increment(by: count)
+                    logger.warning("the endpoint rejected spans", metadata: ["rejected": "\(count)", "message": "\(message ?? "")"])
+                }
+            case .split(let reason):
+                guard batch.records.count > 1 else {
+                    deadLetter(batch, reason: "a single span is too large: \(reason)", status: status)
+                    return true
+                }
+                let half = batch.records.count / 2
+                guard await deliver(batch.subset(0..<half)) else { return false }
+                return await deliver(batch.subset(half..<batch.records.count))
+            case .permanent(let reason), .retry(let reason, _):
+                deadLetter(batch, reason: reason, status: status)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func deadLetter(_ batch: RecordBatch, reason: String, status: Int?) {
+        do {
+            try deadLetters.write(batch, output: "otlp \(configuration.endpoint)", reason: reason, status: status)
+            deadLettered.increment(by: batch.records.count)
+            logger.error("spans dead-lettered", metadata: [
+                "spans": "\(batch.records.count)", "reason": "\(reason)", "file": "\(deadLetters.path)",
+            ])
+        } catch {
+            logger.critical("spans failed and cannot be dead-lettered", metadata: ["reason": "\(reason)", "error": "\(error)"])
+        }
+    }
+
+    /// Reads what an accepted request really took: `partialSuccess` (JSON or protobuf), and the governance
+    /// ingest's always-202 reply whose `events` says whether anything was ingested.
+    func inspect(_ reply: HTTPSender.Reply) -> Verdict? {
+        guard (200..<300).contains(reply.status) else { return nil }
+        let json = try? JSONReader.parse(reply.body)
+        if configuration.isGovernanceIngest {
+            guard let json else { return .permanent(reason: "\(reply.status) with an unreadable reply: \(reply.text.prefix(200))") }
+            let hint = json["hint"].flatMap { if case .string(let text) = $0 { text } else { nil } }
+            if case .int(0)? = json["events"] {
+                return .permanent(reason: "the ingest endpoint took no spans: \(hint ?? reply.text.prefix(300).description)")
+            }
+            if case .int(let count)? = json["rejectedSpans"], count > 0 {
+                return .accepted(rejected: Int(count), message: hint)
+            }
+            return .accepted(rejected: 0, message: nil)
+        }
+        if let partial = json?["partialSuccess"] {
+            let count: Int64
+            switch partial["rejectedSpans"] {
+            case .int(let number)?: count = number
+            case .string(let text)?: count = Int64(text) ?? 0
+            default: count = 0
+            }
+            let message = partial["errorMessage"].flatMap { if case .string(let text) = $0 { text } else { nil } }
+            return .accepted(rejected: Int(count), message: message)
+        }
+        if json == nil, !reply.body.isEmpty, let response = try? OTLPExportResponse(serializedBytes: reply.body),
+           response.hasPartialSuccess {
+            return .accepted(rejected: Int(response.partialSuccess.rejectedSpans), message: response.partialSuccess.errorMessage)
+        }
+        return .accepted(rejected: 0, message: nil)
+    }
+
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "unknown" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

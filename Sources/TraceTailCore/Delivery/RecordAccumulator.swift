@@ -1,0 +1,240 @@
+import Synchronization
+
+/// Collects what concurrent `send` calls hand to an output into requests — per group (one trace for the LangWatch
+/// collector, everything for OTLP) — and lets each `send` return once all of its records were delivered or
+/// dead-lettered. A group goes out when it is full (records or bytes), when its oldest record has waited
+/// `maxWait`, or, with `quiet`, when no record joined it for that long.
+public final class RecordAccumulator: Sendable {
+    public struct Limits: Sendable {
+        public var maxRecords: Int
+        public var maxBytes: Int
+        public var maxWait: Duration
+        public var quiet: Duration?
+        /// Requests in flight at once.
+        public var concurrency: Int
+
+        public init(maxRecords: Int, maxBytes: Int, maxWait: Duration, quiet: Duration? = nil, concurrency: Int) {
+            self.maxRecords = maxRecords
+            self.maxBytes = maxBytes
+            self.maxWait = maxWait
+            self.quiet = quiet
+            self.concurrency = max(1, concurrency)
+        }
+    }
+
+    /// Records taken out together, as a batch of their own (raw bytes included, for dead letters).
+    public struct Chunk: Sendable {
+        public var batch: RecordBatch
+        fileprivate var tickets: [Int]
+    }
+
+    /// Delivers a chunk (or dead-letters it) and returns true; false when it was cancelled (shutdown ran out of
+    /// time), which leaves its records unacknowledged.
+    public typealias Deliver = @Sendable (Chunk) async -> Bool
+
+    private struct Group {
+        var entries: [(ticket: Int, index: Int)] = []
+        var bytes = 0
+        var first: ContinuousClock.Instant
+        var last: ContinuousClock.Instant
+    }
+
+    private struct Held {
+        var batch: RecordBatch
+        var remaining: Int
+        var waiter: CheckedContinuation<Void, any Error>?
+    }
+
+    private struct State {
+        var groups: [String: Group] = [:]
+        var held: [Int: Held] = [:]
+        var nextTicket = 0
+        var draining = false
+        var flusherStarted = false
+    }
+
+    private let limits: Limits
+    private let groupKey: @Sendable (Record) -> String
+    private let deliver: Deliver
+    private let state = Mutex(State())
+    private let wakeup = Wakeup()
+    private let stopped = Wakeup()
+
+    public init(limits: Limits, groupKey: @escaping @Sendable (Record) -> String = { _ in "" }, deliver: @escaping Deliver) {
+        self.limits = limits
+        self.groupKey = groupKey
+        self.deliver = deliver
+    }
+
+    /// Hands over a batch and waits until every record of it was delivered or dead-lettered. Cancellation leaves
+    /// the records unacknowledged.
+    public func add(_ batch: RecordBatch) async throws {
+        guard !batch.records.isEmpty else { return }
+        let startFlusher = state.withLock { state -> Bool in
+            defer { state.flusherStarted = true }
+            return !state.flusherStarted
+        }
+        if startFlusher { Task { await self.flushLoop() } }
+        let ticket = state.withLock { state in
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            state.held[ticket] = Held(batch: batch, remaining: batch.records.count)
+            let now = ContinuousClock.now
+            for (index, record) in batch.records.enumerated() {
+                let key = groupKey(record)
+                state.groups[key, default: Group(first: now, last: now)].entries.append((ticket, index))
+                state.groups[key]!.bytes += record.raw.count + 256
+                state.groups[key]!.last = now
+            }
+            return ticket
+        }
+        wakeup.signal()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let done = state.withLock { state -> Bool in
+                    guard let held = state.held[ticket] else { return true }
+                    if Task.isCancelled { return true }
+                    state.held[ticket] = Held(batch: held.batch, remaining: held.remaining, waiter: continuation)
+                    return false
+                }
+                if done { Task.isCancelled ? continuation.resume(throwing: CancellationError()) : continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.held[ticket]?.waiter.take() }?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Sends everything held now and waits until it went out (shutdown).
+    public func drain() async {
+        let running = state.withLock { state -> Bool in
+            state.draining = true
+            return state.flusherStarted
+        }
+        guard running else { return }
+        wakeup.signal()
+        await stopped.wait(until: nil)
+    }
+
+    private func flushLoop() async {
+        await withTaskGroup(of: Void.self) { deliveries in
+            var inFlight = 0
+            while true {
+                let (chunks, next, finished) = takeReady(now: .now)
+                for chunk in chunks {
+                    if inFlight >= limits.concurrency {
+                        await deliveries.next()
+                        inFlight -= 1
+                    }
+                    inFlight += 1
+                    deliveries.addTask { [deliver] in
+                        if await deliver(chunk) { self.settle(chunk.tickets) }
+                    }
+                }
+                if finished && chunks.isEmpty {
+                    await deliveries.waitForAll()
+                    if state.withLock({ $0.groups.isEmpty }) { break }
+                    continue
+                }
+                if chunks.isEmpty { await wakeup.wait(until: next) }
+            }
+        }
+        state.withLock { $0.flusherStarted = false }
+        stopped.signal()
+    }
+
+    /// The chunks due now, the earliest time another one falls due, and whether a drain wants everything out.
+    private func takeReady(now: ContinuousClock.Instant) -> ([Chunk], ContinuousClock.Instant?, Bool) {
+        state.withLock { state in
+            var chunks: [Chunk] = []
+            var next: ContinuousClock.Instant?
+            for key in Array(state.groups.keys) {
+                var group = state.groups[key]!
+                let due = state.draining || group.entries.count >= limits.maxRecords || group.bytes >= limits.maxBytes
+                    || now - group.first >= limits.maxWait || limits.quiet.map { now - group.last >= $0 } == true
+                guard due else {
+                    var deadline = group.first + limits.maxWait
+                    if let quiet = limits.quiet { deadline = min(deadline, group.last + quiet) }
+                    next = min(next ?? deadline, deadline)
+                    continue
+                }
+                while !group.entries.isEmpty {
+                    let count = min(limits.maxRecords, group.entries.count)
+                    let taken = group.entries.prefix(count)
+                    group.entries.removeFirst(count)
+                    var batch = RecordBatch(ack: AckToken(0))
+                    batch.records.reserveCapacity(count)
+                    for (ticket, index) in taken {
+                        let source = state.held[ticket]!.batch
+                        var record = source.records[index]
+                        let start = batch.storage.count
+                        batch.storage.append(contentsOf: source.raw(record))
+                        record.raw = start..<batch.storage.count
+                        batch.records.append(record)
+                    }
+                    chunks.append(Chunk(batch: batch, tickets: taken.map(\.ticket)))
+                    // A partly full remainder waits for more (unless draining).
+                    if !state.draining && group.entries.count < limits.maxRecords && now - group.first < limits.maxWait {
+                        break
+                    }
+                }
+                state.groups[key] = group.entries.isEmpty ? nil : Group(entries: group.entries, bytes: group.entries.count * 256,
+                                                                       first: now, last: group.last)
+            }
+            return (chunks, next, state.draining)
+        }
+    }
+
+    private func settle(_ tickets: [Int]) {
+        let finished = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
+            var finished: [CheckedContinuation<Void, any Error>] = []
+            for ticket in tickets {
+                state.held[ticket]!.remaining -= 1
+                if state.held[ticket]!.remaining == 0, let held = state.held.removeValue(forKey: ticket), let waiter = held.waiter {
+                    finished.append(waiter)
+                }
+            }
+            return finished
+        }
+        finished.forEach { $0.resume() }
+    }
+}
+
+/// Wakes one waiter, now or when it starts waiting; a wait may also end at a deadline.
+final class Wakeup: Sendable {
+    private struct State {
+        var signaled = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    func signal() {
+        state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter.take() else {
+                state.signaled = true
+                return nil
+            }
+            return waiter
+        }?.resume()
+    }
+
+    /// Returns when signalled (or signalled before), or at `deadline`.
+    func wait(until deadline: ContinuousClock.Instant?) async {
+        let timer = deadline.map { deadline in Task { [weak self] in
+            try? await Task.sleep(until: deadline)
+            self?.signal()
+        } }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.signaled {
+                    state.signaled = false
+                    return true
+                }
+                state.waiter = continuation
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+        timer?.cancel()
+    }
+}

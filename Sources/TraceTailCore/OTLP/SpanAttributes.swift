@@ -1,0 +1,57 @@
+/// What every trace output sends for a span besides its ids and times: the record's attributes plus LangWatch's
+/// own (`langwatch.span.type`, `langwatch.input`/`output` as TypedValue JSON, `langwatch.span.cost`), in one place
+/// so that the OTLP JSON and protobuf encodings cannot drift apart.
+public enum SpanAttributes {
+    /// The span's attributes in the order they are sent.
+    public static func of(_ record: Record) -> [(key: String, value: AttributeValue)] {
+        var list = record.attributes.entries.filter { $0.key != "langwatch.labels" }
+        list.append(("langwatch.span.type", .string((record.type ?? .span).rawValue)))
+        if let labels = record.attributes["langwatch.labels"] {
+            // LangWatch reads labels as a JSON array in a string.
+            var writer = JSONWriter()
+            SpanJSON.attribute(labels, &writer)
+            list.append(("langwatch.labels", .string(String(decoding: writer.bytes, as: UTF8.self))))
+        }
+        if let input = record.input { list.append(("langwatch.input", .string(TypedValue.json(input)))) }
+        if let output = record.output { list.append(("langwatch.output", .string(TypedValue.json(output)))) }
+        if let cost = record.cost { list.append(("langwatch.span.cost", .double(cost))) }
+        if case .error(let message, _) = record.status { list.append(("error.message", .string(message))) }
+        return list
+    }
+
+    /// OTLP span kind: CLIENT for calls to a model, INTERNAL otherwise.
+    public static func kind(_ record: Record) -> Int {
+        record.type == .llm ? 3 : 1
+    }
+}
+
+/// LangWatch's TypedValue (`{"type": …, "value": …}`) for a span input or output.
+public enum TypedValue {
+    /// Writes the TypedValue: text as `text`, a list of `{role, content}` objects as `chat_messages`, other JSON
+    /// as `json`.
+    public static func write(_ payload: SpanPayload, _ writer: inout JSONWriter) {
+        writer.object { typed in
+            switch payload {
+            case .text(let text):
+                typed.string("type", "text")
+                typed.string("value", text)
+            case .json(let value):
+                typed.string("type", isChat(value) ? "chat_messages" : "json")
+                typed.value("value", value)
+            }
+        }
+    }
+
+    /// The TypedValue as JSON text.
+    public static func json(_ payload: SpanPayload) -> String {
+        var writer = JSONWriter()
+        write(payload, &writer)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// An array of objects that each have a string `role`.
+    static func isChat(_ value: JSONValue) -> Bool {
+        guard case .array(let items) = value, !items.isEmpty else { return false }
+        return items.allSatisfy { if case .string? = $0["role"] { true } else { false } }
+    }
+}

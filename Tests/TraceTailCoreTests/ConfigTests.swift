@@ -215,10 +215,10 @@ func pipeline(parser: String) -> String {
     }
 
     @Test func secretKeyNames() {
-        for key in ["api_key", "bearer_secret", "token", "X-Auth-Token", "password", "hmac_secret_file"] {
+        for key in ["api_key", "bearer_secret", "token", "X-Auth-Token", "password", "Authorization"] {
             #expect(Redactor.isSecretKey(key), "\(key)")
         }
-        for key in ["endpoint", "format", "pattern", "include"] {
+        for key in ["endpoint", "format", "pattern", "include", "bearer_secret_file"] {
             #expect(!Redactor.isSecretKey(key), "\(key)")
         }
     }

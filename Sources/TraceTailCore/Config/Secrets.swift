@@ -28,9 +28,11 @@ public final class Redactor: Sendable {
         return result
     }
 
-    /// True when a configuration key's name says it holds a secret (`api_key`, `bearer_secret`, `token`, …).
+    /// True when a configuration key's name says it holds a secret (`api_key`, `bearer_secret`, `token`, …);
+    /// `*_file` keys hold the path of a secret, not the secret.
     public static func isSecretKey(_ key: String) -> Bool {
         let lower = key.lowercased()
+        if lower.hasSuffix("_file") { return false }
         return ["key", "secret", "token", "password", "passwd", "credential", "authorization"]
             .contains { lower.contains($0) }
     }

@@ -1,0 +1,258 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import TraceTailCore
+
+/// A real HTTP server on 127.0.0.1 that plays LangWatch's OTLP receivers and any OTLP endpoint, with the servers'
+/// validation rules from WIRE.md (auth, exact content types, camelCase keys, required span fields, the ingest
+/// endpoint's always-202 replies and 60 requests/minute), records what it accepted, and injects faults on demand.
+public final class FakeLangWatch: Sendable {
+    public static let apiKey = "sk-lw-test-project-key-0001"
+    public static let ingestSecret = "lw_is_test-ingest-secret-42"
+    public static let sourceID = "src-1"
+
+    /// One request as it arrived (body decompressed).
+    public struct Request: Sendable {
+        public var path: String
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var status: Int
+    }
+
+    /// A span as the server understood it.
+    public struct Span: Sendable, Hashable {
+        public var traceID: String
+        public var spanID: String
+        public var name: String
+        public var kind: Int
+        public var attributes: [String: String]
+    }
+
+    /// What to do to the next request to a path instead of answering it.
+    public enum Fault: Sendable {
+        case status(Int, headers: [String: String] = [:], body: String = "")
+        case delay(Duration)
+    }
+
+    private struct State {
+        var requests: [Request] = []
+        var spans: [Span] = []
+        var faults: [(prefix: String, fault: Fault)] = []
+        var ingestWindow: [ContinuousClock.Instant] = []
+    }
+
+    private let state = Mutex(State())
+    private let portBox = Mutex(0)
+    private let task = Mutex<Task<Void, any Error>?>(nil)
+    /// Requests per minute the ingest endpoint allows.
+    public let ingestLimit: Int
+
+    public init(ingestLimit: Int = 60) {
+        self.ingestLimit = ingestLimit
+    }
+
+    public var port: Int { portBox.withLock { $0 } }
+    public var url: String { "http://127.0.0.1:\(port)" }
+    public var requests: [Request] { state.withLock { $0.requests } }
+    /// Every accepted span, duplicates included (the real service deduplicates; tests count them).
+    public var spans: [Span] { state.withLock { $0.spans } }
+
+    /// Makes the next request(s) whose path starts with `prefix` fail as given, in order.
+    public func inject(_ faults: [Fault], on prefix: String = "/") {
+        state.withLock { $0.faults += faults.map { (prefix, $0) } }
+    }
+
+    public func start() async throws {
+        let router = Router()
+        for path in ["/api/otel/v1/traces", "/v1/traces"] {
+            router.post(RouterPath(path)) { request, _ in try await self.handle(request, path: path, self.otel) }
+        }
+        router.post("/api/ingest/otel/:source") { request, context in
+            let source = context.parameters.get("source") ?? ""
+            return try await self.handle(request, path: "/api/ingest/otel/\(source)") { self.ingest($0, source: source) }
+        }
+        let ready = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                self.portBox.withLock { $0 = channel.localAddress?.port ?? 0 }
+                ready.withLock { $0.take() }?.resume()
+            },
+            logger: Logger(label: "fake-langwatch"))
+        await withCheckedContinuation { continuation in
+            ready.withLock { $0 = continuation }
+            task.withLock { $0 = Task { try await app.run() } }
+        }
+    }
+
+    public func stop() {
+        task.withLock { $0?.cancel() }
+    }
+
+    private func handle(
+        _ request: Hummingbird.Request, path: String, _ respond: @Sendable (Request) -> Response
+    ) async throws -> Response {
+        var request = request
+        let raw = Array(buffer: try await request.collectBody(upTo: 12 << 20))
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
+        let fault = state.withLock { state -> Fault? in
+            guard let index = state.faults.firstIndex(where: { path.hasPrefix($0.prefix) }) else { return nil }
+            return state.faults.remove(at: index).fault
+        }
+        var recorded = Request(path: path, headers: headers, body: raw, status: 0)
+        switch fault {
+        case .status(let code, let extra, let body)?:
+            recorded.status = code
+            state.withLock { $0.requests.append(recorded) }
+            var fields = HTTPFields()
+            for (name, value) in extra { fields[HTTPField.Name(name)!] = value }
+            return Response(status: .init(code: code), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+        case .delay(let duration)?:
+            try await Task.sleep(for: duration)
+        case nil:
+            break
+        }
+        if let encoding = headers["content-encoding"], encoding == "gzip" || encoding == "deflate" {
+            guard let body = try? Gzip.decompress(raw, limit: 10 << 20) else {
+                return reply(400, #"{"error":"Failed to parse traces"}"#, recorded)
+            }
+            recorded.body = body
+        } else if let encoding = headers["content-encoding"], encoding != "identity" {
+            return reply(400, #"{"error":"ERR_UNSUPPORTED_ENCODING"}"#, recorded)
+        }
+        let response = respond(recorded)
+        recorded.status = Int(response.status.code)
+        state.withLock { $0.requests.append(recorded) }
+        return response
+    }
+
+    private func reply(_ status: Int, _ body: String, _ request: Request, headers: [String: String] = [:]) -> Response {
+        var request = request
+        request.status = status
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// `/api/otel/v1/traces`: project key, then JSON when the type is exactly `application/json`, else protobuf.
+    private func otel(_ request: Request) -> Response {
+        let token = request.headers["x-auth-token"] ?? request.headers["authorization"].map { String($0.dropFirst("Bearer ".count)) }
+        guard let token, !token.isEmpty else {
+            return reply(401, #"{"message":"Authentication token is required. Use X-Auth-Token header or Authorization: Bearer token."}"#, request)
+        }
+        guard token == Self.apiKey else { return reply(401, #"{"message":"Invalid auth token."}"#, request) }
+        guard let (spans, rejected) = parse(request) else { return reply(400, #"{"error":"Failed to parse traces"}"#, request) }
+        state.withLock { $0.spans += spans }
+        return reply(200, #"{"message":"Trace received successfully.","partialSuccess":{"rejectedSpans":\#(rejected),"errorMessage":""}}"#, request)
+    }
+
+    /// `/api/ingest/otel/:sourceId`: rate limit first, then the `lw_is_` bearer secret; always 202 after that.
+    private func ingest(_ request: Request, source: String) -> Response {
+        let limited = state.withLock { state -> Bool in
+            let now = ContinuousClock.now
+            state.ingestWindow.removeAll { now - $0 >= .seconds(60) }
+            guard state.ingestWindow.count < ingestLimit else { return true }
+            state.ingestWindow.append(now)
+            return false
+        }
+        if limited { return reply(429, #"{"error":"rate_limited"}"#, request, headers: ["Retry-After": "1"]) }
+        guard request.headers["authorization"] == "Bearer \(Self.ingestSecret)", source == Self.sourceID else {
+            return reply(401, #"{"error":"unauthorized"}"#, request)
+        }
+        let parsed = parse(request)
+        let spans = parsed?.spans ?? []
+        state.withLock { $0.spans += spans }
+        var body = #"{"accepted":true,"bytes":\#(request.body.count),"events":\#(spans.count)"#
+        if let rejected = parsed?.rejected, rejected > 0 { body += #","rejectedSpans":\#(rejected)"# }
+        if spans.isEmpty { body += #","hint":"no spans found: send OTLP with camelCase keys"#+"\"" }
+        return reply(202, body + "}", request)
+    }
+
+    /// The spans of an OTLP body, and how many were invalid (missing a required field).
+    private func parse(_ request: Request) -> (spans: [Span], rejected: Int)? {
+        if request.headers["content-type"] == "application/json" {
+            guard let document = try? JSONReader.parse(request.body) else { return nil }
+            return spans(fromJSON: document)
+        }
+        guard let message = try? OTLPExportRequest(serializedBytes: request.body) else { return nil }
+        var spans: [Span] = []
+        for resourceSpans in message.resourceSpans {
+            for scopeSpans in resourceSpans.scopeSpans {
+                for span in scopeSpans.spans {
+                    var attributes: [String: String] = [:]
+                    for keyValue in span.attributes { attributes[keyValue.key] = Self.text(keyValue.value) }
+                    spans.append(Span(traceID: span.traceID.map { String(format: "%02x", $0) }.joined(),
+                                      spanID: span.spanID.map { String(format: "%02x", $0) }.joined(),
+                                      name: span.name, kind: span.kind.rawValue, attributes: attributes))
+                }
+            }
+        }
+        return (spans, 0)
+    }
+
+    private func spans(fromJSON document: JSONValue) -> (spans: [Span], rejected: Int) {
+        // camelCase only: `resource_spans` yields nothing (and still a 200).
+        guard case .array(let resources)? = document["resourceSpans"] else { return ([], 0) }
+        var spans: [Span] = []
+        var rejected = 0
+        for resource in resources {
+            guard case .array(let scopes)? = resource["scopeSpans"] else { continue }
+            for scope in scopes {
+                guard case .array(let list)? = scope["spans"] else { continue }
+                for span in list {
+                    guard case .string(let traceID)? = span["traceId"], case .string(let spanID)? = span["spanId"],
+                          case .string(let name)? = span["name"], case .int(let kind)? = span["kind"],
+                          case .string? = span["startTimeUnixNano"], case .string? = span["endTimeUnixNano"],
+                          case .array(let attributes)? = span["attributes"] else {
+                        rejected += 1
+                        continue
+                    }
+                    var values: [String: String] = [:]
+                    for attribute in attributes {
+                        guard case .string(let key)? = attribute["key"], let value = attribute["value"] else { continue }
+                        values[key] = Self.text(value)
+                    }
+                    spans.append(Span(traceID: traceID, spanID: spanID, name: name, kind: Int(kind), attributes: values))
+                }
+            }
+        }
+        return (spans, rejected)
+    }
+
+    /// An attribute value as comparable text: strings as they are, the rest as JSON of the OTLP/JSON form.
+    static func text(_ value: Opentelemetry_Proto_Trace_V1_AnyValue) -> String {
+        switch value.value {
+        case .stringValue(let text)?: return text
+        case .intValue(let number)?: return #"{"intValue":"\#(number)"}"#
+        case .doubleValue(let number)?:
+            var writer = JSONWriter()
+            writer.object { $0.double("doubleValue", number) }
+            return String(decoding: writer.bytes, as: UTF8.self)
+        case .boolValue(let flag)?: return #"{"boolValue":\#(flag)}"#
+        case .arrayValue(let array)?: return #"{"arrayValue":{"values":["# + array.values.map { text(wrapped: $0) }.joined(separator: ",") + "]}}"
+        default: return "?"
+        }
+    }
+
+    private static func text(wrapped value: Opentelemetry_Proto_Trace_V1_AnyValue) -> String {
+        if case .stringValue(let text)? = value.value {
+            var writer = JSONWriter()
+            writer.object { $0.string("stringValue", text) }
+            return String(decoding: writer.bytes, as: UTF8.self)
+        }
+        return text(value)
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        if case .string(let text)? = value["stringValue"] { return text }
+        var writer = JSONWriter()
+        writer.value(value)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+}

@@ -11,7 +11,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput"]
+let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput", "LangWatchOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -79,6 +79,7 @@ let package = Package(
         plugin("ConsoleOutput"),
         plugin("DiscardOutput"),
         plugin("OTLPOutput"),
+        plugin("LangWatchOutput"),
         .target(
             name: "BuiltinPlugins",
             dependencies: plugins.map { .target(name: $0) },

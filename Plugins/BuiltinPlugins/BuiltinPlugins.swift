@@ -4,6 +4,7 @@ import DiscardOutput
 import FileInput
 import JSONParser
 import KeyValueParser
+import LangWatchOutput
 import OTLPOutput
 import StdinInput
 
@@ -13,6 +14,6 @@ public enum BuiltinPlugins {
         try PluginRegistry(
             inputs: [StdinInput.self, FileInput.self],
             parsers: [JSONParser.self, KeyValueParser.self],
-            outputs: [ConsoleOutput.self, DiscardOutput.self, OTLPOutput.self])
+            outputs: [ConsoleOutput.self, DiscardOutput.self, OTLPOutput.self, LangWatchOutput.self])
     }
 }

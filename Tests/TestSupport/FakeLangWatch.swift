@@ -40,6 +40,7 @@ public final class FakeLangWatch: Sendable {
     private struct State {
         var requests: [Request] = []
         var spans: [Span] = []
+        var collectorTraces: [JSONValue] = []
         var faults: [(prefix: String, fault: Fault)] = []
         var ingestWindow: [ContinuousClock.Instant] = []
     }
@@ -59,6 +60,15 @@ public final class FakeLangWatch: Sendable {
     public var requests: [Request] { state.withLock { $0.requests } }
     /// Every accepted span, duplicates included (the real service deduplicates; tests count them).
     public var spans: [Span] { state.withLock { $0.spans } }
+    /// Every collector request body the server accepted.
+    public var collectorTraces: [JSONValue] { state.withLock { $0.collectorTraces } }
+    /// Every span accepted by the collector API, as sent.
+    public var collectorSpans: [JSONValue] {
+        collectorTraces.flatMap { trace -> [JSONValue] in
+            guard case .array(let spans)? = trace["spans"] else { return [] }
+            return spans
+        }
+    }
 
     /// Makes the next request(s) whose path starts with `prefix` fail as given, in order.
     public func inject(_ faults: [Fault], on prefix: String = "/") {
@@ -70,6 +80,7 @@ public final class FakeLangWatch: Sendable {
         for path in ["/api/otel/v1/traces", "/v1/traces"] {
             router.post(RouterPath(path)) { request, _ in try await self.handle(request, path: path, self.otel) }
         }
+        router.post("/api/collector") { request, _ in try await self.handle(request, path: "/api/collector", self.collector) }
         router.post("/api/ingest/otel/:source") { request, context in
             let source = context.parameters.get("source") ?? ""
             return try await self.handle(request, path: "/api/ingest/otel/\(source)") { self.ingest($0, source: source) }
@@ -150,6 +161,43 @@ public final class FakeLangWatch: Sendable {
         guard let (spans, rejected) = parse(request) else { return reply(400, #"{"error":"Failed to parse traces"}"#, request) }
         state.withLock { $0.spans += spans }
         return reply(200, #"{"message":"Trace received successfully.","partialSuccess":{"rejectedSpans":\#(rejected),"errorMessage":""}}"#, request)
+    }
+
+    /// `/api/collector`, in the order the real handler checks (WIRE.md §1.2).
+    private func collector(_ request: Request) -> Response {
+        let unauthorized = #"{"error":"Unauthorized","message":"Invalid credentials"}"#
+        if request.body.count > 10 << 20 { return reply(413, "Payload Too Large", request) }
+        let token = request.headers["x-auth-token"] ?? request.headers["authorization"].map { String($0.dropFirst("Bearer ".count)) }
+        guard let token, !token.isEmpty else { return reply(401, unauthorized, request) }
+        let invalid = #"{"message":"Invalid body, expecting json"}"#
+        guard request.headers["content-type"]?.contains("application/json") == true, request.headers["content-encoding"] == nil,
+              let body = try? JSONReader.parse(request.body), case .object = body else { return reply(400, invalid, request) }
+        guard token == Self.apiKey else { return reply(401, unauthorized, request) }
+        guard case .array(let spans)? = body["spans"] else { return reply(400, #"{"error":"spans must be an array"}"#, request) }
+        if spans.count > 200 { return reply(429, #"{"message":"Too many spans, maximum of 200 per trace"}"#, request) }
+        let types: Set<String> = ["span", "llm", "chain", "tool", "agent", "rag", "guardrail", "evaluation", "workflow", "component",
+                                  "module", "server", "client", "producer", "consumer", "task", "unknown"]
+        var traceIDs = Set<String>()
+        if case .string(let id)? = body["trace_id"] { traceIDs.insert(id) }
+        for (index, span) in spans.enumerated() {
+            if case .string(let id)? = span["trace_id"] { traceIDs.insert(id) }
+            guard case .string? = span["span_id"] ?? span["id"], case .string(let type)? = span["type"], types.contains(type) else {
+                return reply(400, #"{"error":"invalid span at "spans[\#(index)]""}"#, request)
+            }
+            guard case .int(let started)? = span["timestamps"]?["started_at"], case .int(let finished)? = span["timestamps"]?["finished_at"] else {
+                return reply(400, #"{"error":"timestamps required at "spans[\#(index)]""}"#, request)
+            }
+            for value in [started, finished] where String(value).count != 13 {
+                return reply(400, #"{"error":"Timestamps should be in milliseconds not in seconds, please multiply it by 1000"}"#, request)
+            }
+            if let error = span["error"], case .array? = error["stacktrace"] {} else if span["error"] != nil {
+                return reply(400, #"{"error":"error.stacktrace required at "spans[\#(index)]""}"#, request)
+            }
+        }
+        guard !traceIDs.isEmpty else { return reply(400, #"{"error":"Trace ID not defined"}"#, request) }
+        guard traceIDs.count == 1 else { return reply(400, #"{"error":"All spans must have the same trace id"}"#, request) }
+        state.withLock { $0.collectorTraces.append(body) }
+        return reply(200, #"{"message":"Trace received successfully.","partialSuccess":{"rejectedSpans":0,"rejectedEvaluations":0,"errorMessage":""}}"#, request)
     }
 
     /// `/api/ingest/otel/:sourceId`: rate limit first, then the `lw_is_` bearer secret; always 202 after that.

@@ -1,0 +1,241 @@
+import Logging
+import TraceTailCore
+
+/// Sends traces to the LangWatch collector REST API (`POST {endpoint}/api/collector`): one trace per request,
+/// at most 200 spans, sent once the trace has been quiet for `trace_quiet` (a span changed and re-sent under the
+/// same id within an hour is discarded by the server, so each span goes once, when its trace is complete).
+public struct LangWatchOutput: Output {
+    public struct Configuration: Decodable, Sendable {
+        public var endpoint = "https://app.langwatch.ai"
+        public var apiKey: Secret
+        public var projectID: String?
+        public var traceQuiet = ConfigDuration.seconds(2)
+        public var http: HTTPSettings
+
+        enum CodingKeys: String, CodingKey {
+            case endpoint
+            case apiKey = "api_key"
+            case projectID = "project_id"
+            case traceQuiet = "trace_quiet"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            endpoint = try container.decodeIfPresent(String.self, forKey: .endpoint) ?? endpoint
+            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
+                throw ConfigValueError("expected an http:// or https:// URL", codingPath: container.codingPath + [CodingKeys.endpoint])
+            }
+            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+            apiKey = try container.decode(Secret.self, forKey: .apiKey)
+            projectID = try container.decodeIfPresent(String.self, forKey: .projectID)
+            traceQuiet = try container.decodeIfPresent(ConfigDuration.self, forKey: .traceQuiet) ?? traceQuiet
+            var defaults = HTTPSettings()
+            defaults.compression = .none // the collector does not decompress
+            defaults.batchSpans = 200
+            defaults.batchBytes = .mebibytes(8)
+            defaults.batchWait = .seconds(30)
+            http = try HTTPSettings(from: decoder, defaults: defaults)
+            guard http.compression == .none else {
+                throw ConfigValueError("the collector API does not accept compressed bodies", codingPath: container.codingPath)
+            }
+            http.batchSpans = min(http.batchSpans, 200)
+        }
+    }
+
+    public static let kind = "langwatch"
+    public static let summary = "Traces to the LangWatch collector API, one trace per request once it has been quiet."
+    public static let options = [
+        PluginOption("endpoint", "URL", default: "https://app.langwatch.ai", "LangWatch's address; requests go to {endpoint}/api/collector."),
+        PluginOption("api_key", "secret", "The project API key (sent as X-Auth-Token and Authorization: Bearer)."),
+        PluginOption("project_id", "string", default: "none", "Sent as X-Project-Id, for keys bound to several projects."),
+        PluginOption("trace_quiet", "duration", default: "2s", "A trace is sent once no span joined it for this long (or when it has 200 spans)."),
+    ] + HTTPSettings.options
+
+    let accumulator: RecordAccumulator
+
+    public init(configuration: Configuration, context: PluginContext) {
+        let delivery = CollectorDelivery(configuration: configuration, context: context)
+        let http = configuration.http
+        accumulator = RecordAccumulator(
+            limits: .init(maxRecords: http.batchSpans, maxBytes: http.batchBytes.bytes, maxWait: http.batchWait.duration,
+                          quiet: configuration.traceQuiet.duration, concurrency: http.concurrency),
+            groupKey: { $0.traceID?.description ?? "" },
+            deliver: { chunk in await delivery.deliver(chunk.batch) })
+    }
+
+    public var concurrency: Int { 16 }
+
+    public func send(_ batch: RecordBatch) async throws {
+        try await accumulator.add(batch)
+    }
+
+    public func flush() async throws {
+        await accumulator.drain()
+    }
+}
+
+/// Encodes and posts one trace's spans.
+struct CollectorDelivery: Sendable {
+    let sender: HTTPSender
+    let logger: Logger
+    let rejected: MetricCounter
+    let deadLetters: DeadLetterFile
+
+    init(configuration: LangWatchOutput.Configuration, context: PluginContext) {
+        var headers = [("X-Auth-Token", configuration.apiKey.value), ("Authorization", "Bearer \(configuration.apiKey.value)")]
+        if let project = configuration.projectID { headers.append(("X-Project-Id", project)) }
+        sender = HTTPSender(url: configuration.endpoint + "/api/collector", settings: configuration.http, headers: headers, context: context)
+        logger = context.logger
+        rejected = context.metrics.counter("spans_rejected_total")
+        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
+    }
+
+    func deliver(_ batch: RecordBatch) async -> Bool {
+        do {
+            let body = CollectorPayload.encode(batch.records)
+            let (verdict, status) = try await sender.post(body, contentType: "application/json", inspect: inspect)
+            switch verdict {
+            case .accepted(let count, let message):
+                if count > 0 {
+                    rejected.increment(by: count)
+                    logger.warning("LangWatch rejected spans (older than 31 days, or invalid)", metadata: [
+                        "rejected": "\(count)", "message": "\(message ?? "")",
+                    ])
+                }
+            case .split(let reason):
+                guard batch.records.count > 1 else {
+                    deadLetter(batch, "a single span is too large: \(reason)", status)
+                    return true
+                }
+                let half = batch.records.count / 2
+                guard await deliver(batch.subset(0..<half)) else { return false }
+                return await deliver(batch.subset(half..<batch.records.count))
+            case .permanent(let reason), .retry(let reason, _):
+                deadLetter(batch, reason, status)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) {
+        do {
+            try deadLetters.write(batch, output: "langwatch", reason: reason, status: status)
+            logger.error("spans dead-lettered", metadata: ["spans": "\(batch.records.count)", "reason": "\(reason)"])
+        } catch {
+            logger.critical("spans failed and cannot be dead-lettered", metadata: ["reason": "\(reason)", "error": "\(error)"])
+        }
+    }
+
+    /// A "Too many spans" 429 means split, not wait; `partialSuccess` counts what was refused.
+    func inspect(_ reply: HTTPSender.Reply) -> Verdict? {
+        if reply.status == 429, reply.text.contains("Too many spans") { return .split(reason: reply.text) }
+        guard (200..<300).contains(reply.status), let partial = (try? JSONReader.parse(reply.body))?["partialSuccess"] else { return nil }
+        guard case .int(let count)? = partial["rejectedSpans"] else { return nil }
+        let message = partial["errorMessage"].flatMap { if case .string(let text) = $0 { text } else { nil } }
+        return .accepted(rejected: Int(count), message: message)
+    }
+}
+
+/// The collector request body (WIRE.md §1.3) for spans of one trace.
+enum CollectorPayload {
+    /// Attributes that have a field of their own in a collector span or in the trace metadata.
+    static let placed: Set<String> = [
+        "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
+        "gen_ai.usage.reasoning.output_tokens", "gen_ai.request.temperature", "gen_ai.request.max_tokens",
+        "gen_ai.request.top_p", "gen_ai.request.stream", "gen_ai.request.seed", "gen_ai.request.stop_sequences",
+        "langwatch.user.id", "langwatch.thread.id", "langwatch.customer.id", "langwatch.labels",
+    ]
+
+    static func encode(_ records: [Record]) -> [UInt8] {
+        var writer = JSONWriter(capacity: 1024 * records.count)
+        writer.object { body in
+            body.string("trace_id", records.first?.traceID?.description ?? "")
+            body("spans") { $0.array(records) { span(&$0, $1) } }
+            body("metadata") { writer in
+                writer.object { metadata in
+                    for (field, attribute) in [("user_id", "langwatch.user.id"), ("thread_id", "langwatch.thread.id"),
+                                               ("customer_id", "langwatch.customer.id")] {
+                        if let value = records.lazy.compactMap({ $0.attributes[attribute] }).first, case .string(let text) = value {
+                            metadata.string(field, text)
+                        }
+                    }
+                    let labels = records.flatMap { record -> [String] in
+                        guard case .array(let items)? = record.attributes["langwatch.labels"] else { return [] }
+                        return items.compactMap { if case .string(let label) = $0 { label } else { nil } }
+                    }
+                    if !labels.isEmpty {
+                        var seen = Set<String>()
+                        metadata("labels") { $0.array(labels.filter { seen.insert($0).inserted }) { $0.string($1) } }
+                    }
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    static func span(_ writer: inout JSONWriter, _ record: Record) {
+        writer.object { span in
+            span.string("span_id", record.spanID?.description ?? "")
+            span.string("trace_id", record.traceID?.description ?? "")
+            if let parent = record.parentSpanID { span.string("parent_id", parent.description) }
+            let type = record.type ?? .span
+            span.string("type", type.rawValue)
+            span.string("name", record.name ?? "")
+            if let input = record.input { span("input") { TypedValue.write(input, &$0) } }
+            if let output = record.output { span("output") { TypedValue.write(output, &$0) } }
+            if type == .llm {
+                if case .string(let model)? = record.attributes["gen_ai.request.model"] { span.string("model", model) }
+                if case .string(let vendor)? = record.attributes["gen_ai.provider.name"] { span.string("vendor", vendor) }
+            }
+            span("params") { writer in
+                writer.object { params in
+                    for (field, attribute) in [("temperature", "gen_ai.request.temperature"), ("max_tokens", "gen_ai.request.max_tokens"),
+                                               ("top_p", "gen_ai.request.top_p"), ("stream", "gen_ai.request.stream"),
+                                               ("seed", "gen_ai.request.seed"), ("stop", "gen_ai.request.stop_sequences")] {
+                        if let value = record.attributes[attribute] { params(field) { SpanJSON.attribute(value, &$0) } }
+                    }
+                    // Every other attribute rides along in params: the collector deletes unknown span keys.
+                    for (key, value) in record.attributes where !placed.contains(key) {
+                        params(key) { SpanJSON.attribute(value, &$0) }
+                    }
+                }
+            }
+            span("metrics") { writer in
+                writer.object { metrics in
+                    for (field, attribute) in [("prompt_tokens", "gen_ai.usage.input_tokens"), ("completion_tokens", "gen_ai.usage.output_tokens"),
+                                               ("reasoning_tokens", "gen_ai.usage.reasoning.output_tokens")] {
+                        if case .int(let count)? = record.attributes[attribute] { metrics.int(field, count) }
+                    }
+                    if let cost = record.cost { metrics.double("cost", cost) }
+                }
+            }
+            span("timestamps") { writer in
+                writer.object { timestamps in
+                    let start = milliseconds(record.startTime, fallback: record.observedTime)
+                    timestamps.int("started_at", start)
+                    timestamps.int("finished_at", max(start, milliseconds(record.endTime, fallback: record.observedTime)))
+                    if case .double(let seconds)? = record.attributes["gen_ai.response.time_to_first_chunk"], seconds >= 0 {
+                        timestamps.int("first_token_at", start + UInt64(seconds * 1000))
+                    }
+                }
+            }
+            if case .error(let message, let stacktrace) = record.status {
+                span("error") { writer in
+                    writer.object { error in
+                        error.string("message", message)
+                        error("stacktrace") { $0.array(stacktrace) { $0.string($1) } } // required, [] allowed
+                    }
+                }
+            }
+        }
+    }
+
+    /// Epoch milliseconds with exactly 13 digits, as the collector demands; a time outside that range (before
+    /// 2001 or after 2286) is replaced by when the record was read.
+    static func milliseconds(_ nanoseconds: UInt64?, fallback: UInt64) -> UInt64 {
+        let value = (nanoseconds ?? fallback) / 1_000_000
+        return (1_000_000_000_000..<10_000_000_000_000).contains(value) ? value : fallback / 1_000_000
+    }
+}

@@ -11,7 +11,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput", "LangWatchOutput"]
+let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput", "LangWatchOutput", "LangSmithOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -80,6 +80,7 @@ let package = Package(
         plugin("DiscardOutput"),
         plugin("OTLPOutput"),
         plugin("LangWatchOutput"),
+        plugin("LangSmithOutput"),
         .target(
             name: "BuiltinPlugins",
             dependencies: plugins.map { .target(name: $0) },

@@ -4,6 +4,7 @@ import DiscardOutput
 import FileInput
 import JSONParser
 import KeyValueParser
+import LangSmithOutput
 import LangWatchOutput
 import OTLPOutput
 import StdinInput
@@ -14,6 +15,6 @@ public enum BuiltinPlugins {
         try PluginRegistry(
             inputs: [StdinInput.self, FileInput.self],
             parsers: [JSONParser.self, KeyValueParser.self],
-            outputs: [ConsoleOutput.self, DiscardOutput.self, OTLPOutput.self, LangWatchOutput.self])
+            outputs: [ConsoleOutput.self, DiscardOutput.self, OTLPOutput.self, LangWatchOutput.self, LangSmithOutput.self])
     }
 }

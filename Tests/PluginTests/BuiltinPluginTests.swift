@@ -21,7 +21,7 @@ func batch(_ lines: [String]) -> RecordBatch {
         let registry = try BuiltinPlugins.registry()
         #expect(registry.kinds(of: .input) == ["stdin", "file"])
         #expect(registry.kinds(of: .parser) == ["json", "kv"])
-        #expect(registry.kinds(of: .output) == ["console", "discard", "otlp"])
+        #expect(registry.kinds(of: .output) == ["console", "discard", "otlp", "langwatch", "langsmith"])
         for entry in registry.entries {
             #expect(!entry.type.summary.isEmpty)
             #expect(entry.type.options.allSatisfy { !$0.summary.isEmpty && !$0.type.isEmpty })

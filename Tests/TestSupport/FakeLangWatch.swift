@@ -41,6 +41,7 @@ public final class FakeLangWatch: Sendable {
         var requests: [Request] = []
         var spans: [Span] = []
         var collectorTraces: [JSONValue] = []
+        var runs: [JSONValue] = []
         var faults: [(prefix: String, fault: Fault)] = []
         var ingestWindow: [ContinuousClock.Instant] = []
     }
@@ -62,6 +63,9 @@ public final class FakeLangWatch: Sendable {
     public var spans: [Span] { state.withLock { $0.spans } }
     /// Every collector request body the server accepted.
     public var collectorTraces: [JSONValue] { state.withLock { $0.collectorTraces } }
+    /// Every LangSmith run accepted by `/runs/batch`.
+    public var runs: [JSONValue] { state.withLock { $0.runs } }
+
     /// Every span accepted by the collector API, as sent.
     public var collectorSpans: [JSONValue] {
         collectorTraces.flatMap { trace -> [JSONValue] in
@@ -81,6 +85,7 @@ public final class FakeLangWatch: Sendable {
             router.post(RouterPath(path)) { request, _ in try await self.handle(request, path: path, self.otel) }
         }
         router.post("/api/collector") { request, _ in try await self.handle(request, path: "/api/collector", self.collector) }
+        router.post("/runs/batch") { request, _ in try await self.handle(request, path: "/runs/batch", self.langSmith) }
         router.post("/api/ingest/otel/:source") { request, context in
             let source = context.parameters.get("source") ?? ""
             return try await self.handle(request, path: "/api/ingest/otel/\(source)") { self.ingest($0, source: source) }
@@ -198,6 +203,28 @@ public final class FakeLangWatch: Sendable {
         guard traceIDs.count == 1 else { return reply(400, #"{"error":"All spans must have the same trace id"}"#, request) }
         state.withLock { $0.collectorTraces.append(body) }
         return reply(200, #"{"message":"Trace received successfully.","partialSuccess":{"rejectedSpans":0,"rejectedEvaluations":0,"errorMessage":""}}"#, request)
+    }
+
+    public static let langSmithKey = "lsv2_pt_test-key-77"
+
+    /// LangSmith `/runs/batch`: `x-api-key`; each run needs a UUID id, `trace_id`, a valid `run_type`, and a
+    /// `dotted_order` that starts at its trace's root and ends with the run's own id.
+    private func langSmith(_ request: Request) -> Response {
+        guard request.headers["x-api-key"] == Self.langSmithKey else { return reply(401, #"{"detail":"Invalid token"}"#, request) }
+        guard let body = try? JSONReader.parse(request.body), case .array(let posts)? = body["post"] else {
+            return reply(422, #"{"detail":"expected post"}"#, request)
+        }
+        let types: Set<String> = ["llm", "chain", "tool", "retriever", "embedding", "prompt", "parser"]
+        for run in posts {
+            guard case .string(let id)? = run["id"], UUID(uuidString: id) != nil, case .string(let trace)? = run["trace_id"],
+                  case .string(let type)? = run["run_type"], types.contains(type), case .string(let order)? = run["dotted_order"],
+                  order.hasSuffix(id), order.split(separator: ".").first?.hasSuffix(trace) == true,
+                  case .string? = run["start_time"] else {
+                return reply(422, #"{"detail":"invalid run"}"#, request)
+            }
+        }
+        state.withLock { $0.runs += posts }
+        return reply(202, #"{"message":"Runs batch ingested"}"#, request)
     }
 
     /// `/api/ingest/otel/:sourceId`: rate limit first, then the `lw_is_` bearer secret; always 202 after that.

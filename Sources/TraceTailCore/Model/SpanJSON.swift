@@ -58,7 +58,8 @@ public enum SpanJSON {
         }
     }
 
-    static func payload(_ payload: SpanPayload, _ writer: inout JSONWriter) {
+    /// Writes a payload as plain JSON: text as a string.
+    public static func payload(_ payload: SpanPayload, _ writer: inout JSONWriter) {
         switch payload {
         case .text(let text): writer.string(text)
         case .json(let value): writer.value(value)

@@ -50,7 +50,7 @@ public enum TypedValue {
     }
 
     /// An array of objects that each have a string `role`.
-    static func isChat(_ value: JSONValue) -> Bool {
+    public static func isChat(_ value: JSONValue) -> Bool {
         guard case .array(let items) = value, !items.isEmpty else { return false }
         return items.allSatisfy { if case .string? = $0["role"] { true } else { false } }
     }

@@ -1,4 +1,3 @@
-import Logging
 import TraceTailCore
 
 /// Sends spans to LangSmith as runs (`POST {endpoint}/runs/batch`, `x-api-key`). Spans are gathered per trace
@@ -49,29 +48,11 @@ public struct LangSmithOutput: Output {
     public init(configuration: Configuration, context: PluginContext) {
         let sender = HTTPSender(url: configuration.endpoint + "/runs/batch", settings: configuration.http,
                                 headers: [("x-api-key", configuration.apiKey.value)], context: context)
-        let deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
-        let logger = context.logger
         let project = configuration.project
-        let http = configuration.http
-        accumulator = RecordAccumulator(
-            limits: .init(maxRecords: http.batchSpans, maxBytes: http.batchBytes.bytes, maxWait: http.batchWait.duration,
-                          quiet: configuration.traceQuiet.duration, concurrency: http.concurrency),
-            groupKey: { $0.traceID?.description ?? "" },
-            deliver: { chunk in
-                do {
-                    let body = RunsPayload.encode(chunk.batch.records, project: project)
-                    let (verdict, status) = try await sender.post(body, contentType: "application/json")
-                    switch verdict {
-                    case .accepted: break
-                    case .split(let reason), .permanent(let reason), .retry(let reason, _):
-                        try? deadLetters.write(chunk.batch, output: "langsmith", reason: reason, status: status)
-                        logger.error("runs dead-lettered", metadata: ["runs": "\(chunk.batch.records.count)", "reason": "\(reason)"])
-                    }
-                    return true
-                } catch {
-                    return false
-                }
-            })
+        let delivery = RequestDelivery(sender: sender, context: context) { records in
+            (RunsPayload.encode(records, project: project), "application/json")
+        }
+        accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 
     public var concurrency: Int { 16 }

@@ -1,4 +1,3 @@
-import Logging
 import TraceTailCore
 
 /// Sends traces to the LangWatch collector REST API (`POST {endpoint}/api/collector`): one trace per request,
@@ -54,13 +53,13 @@ public struct LangWatchOutput: Output {
     let accumulator: RecordAccumulator
 
     public init(configuration: Configuration, context: PluginContext) {
-        let delivery = CollectorDelivery(configuration: configuration, context: context)
-        let http = configuration.http
-        accumulator = RecordAccumulator(
-            limits: .init(maxRecords: http.batchSpans, maxBytes: http.batchBytes.bytes, maxWait: http.batchWait.duration,
-                          quiet: configuration.traceQuiet.duration, concurrency: http.concurrency),
-            groupKey: { $0.traceID?.description ?? "" },
-            deliver: { chunk in await delivery.deliver(chunk.batch) })
+        var headers = [("X-Auth-Token", configuration.apiKey.value), ("Authorization", "Bearer \(configuration.apiKey.value)")]
+        if let project = configuration.projectID { headers.append(("X-Project-Id", project)) }
+        let sender = HTTPSender(url: configuration.endpoint + "/api/collector", settings: configuration.http, headers: headers, context: context)
+        let delivery = RequestDelivery(sender: sender, context: context, inspect: CollectorPayload.inspect) { records in
+            (CollectorPayload.encode(records), "application/json")
+        }
+        accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 
     public var concurrency: Int { 16 }
@@ -74,72 +73,17 @@ public struct LangWatchOutput: Output {
     }
 }
 
-/// Encodes and posts one trace's spans.
-struct CollectorDelivery: Sendable {
-    let sender: HTTPSender
-    let logger: Logger
-    let rejected: MetricCounter
-    let deadLetters: DeadLetterFile
-
-    init(configuration: LangWatchOutput.Configuration, context: PluginContext) {
-        var headers = [("X-Auth-Token", configuration.apiKey.value), ("Authorization", "Bearer \(configuration.apiKey.value)")]
-        if let project = configuration.projectID { headers.append(("X-Project-Id", project)) }
-        sender = HTTPSender(url: configuration.endpoint + "/api/collector", settings: configuration.http, headers: headers, context: context)
-        logger = context.logger
-        rejected = context.metrics.counter("spans_rejected_total")
-        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
-    }
-
-    func deliver(_ batch: RecordBatch) async -> Bool {
-        do {
-            let body = CollectorPayload.encode(batch.records)
-            let (verdict, status) = try await sender.post(body, contentType: "application/json", inspect: inspect)
-            switch verdict {
-            case .accepted(let count, let message):
-                if count > 0 {
-                    rejected.increment(by: count)
-                    logger.warning("LangWatch rejected spans (older than 31 days, or invalid)", metadata: [
-                        "rejected": "\(count)", "message": "\(message ?? "")",
-                    ])
-                }
-            case .split(let reason):
-                guard batch.records.count > 1 else {
-                    deadLetter(batch, "a single span is too large: \(reason)", status)
-                    return true
-                }
-                let half = batch.records.count / 2
-                guard await deliver(batch.subset(0..<half)) else { return false }
-                return await deliver(batch.subset(half..<batch.records.count))
-            case .permanent(let reason), .retry(let reason, _):
-                deadLetter(batch, reason, status)
-            }
-            return true
-        } catch {
-            return false
-        }
-    }
-
-    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) {
-        do {
-            try deadLetters.write(batch, output: "langwatch", reason: reason, status: status)
-            logger.error("spans dead-lettered", metadata: ["spans": "\(batch.records.count)", "reason": "\(reason)"])
-        } catch {
-            logger.critical("spans failed and cannot be dead-lettered", metadata: ["reason": "\(reason)", "error": "\(error)"])
-        }
-    }
-
+/// The collector request body (WIRE.md §1.3) for spans of one trace.
+enum CollectorPayload {
     /// A "Too many spans" 429 means split, not wait; `partialSuccess` counts what was refused.
-    func inspect(_ reply: HTTPSender.Reply) -> Verdict? {
+    @Sendable static func inspect(_ reply: HTTPSender.Reply) -> Verdict? {
         if reply.status == 429, reply.text.contains("Too many spans") { return .split(reason: reply.text) }
         guard (200..<300).contains(reply.status), let partial = (try? JSONReader.parse(reply.body))?["partialSuccess"] else { return nil }
         guard case .int(let count)? = partial["rejectedSpans"] else { return nil }
         let message = partial["errorMessage"].flatMap { if case .string(let text) = $0 { text } else { nil } }
         return .accepted(rejected: Int(count), message: message)
     }
-}
 
-/// The collector request body (WIRE.md §1.3) for spans of one trace.
-enum CollectorPayload {
     /// Attributes that have a field of their own in a collector span or in the trace metadata.
     static let placed: Set<String> = [
         "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",

@@ -80,12 +80,15 @@ public final class OTLPOutput: Output {
     let accumulator: RecordAccumulator
 
     public init(configuration: Configuration, context: PluginContext) {
-        let delivery = OTLPDelivery(configuration: configuration, context: context)
-        let http = configuration.http
-        accumulator = RecordAccumulator(
-            limits: .init(maxRecords: http.batchSpans, maxBytes: http.batchBytes.bytes, maxWait: http.batchWait.duration,
-                          concurrency: http.concurrency),
-            deliver: { chunk in await delivery.deliver(chunk.batch) })
+        var headers: [(String, String)] = []
+        if let secret = configuration.bearerSecret { headers.append(("Authorization", "Bearer \(secret.value)")) }
+        let sender = HTTPSender(url: configuration.endpoint, settings: configuration.http, headers: headers, context: context)
+        let encoding = OTLPEncoding(configuration: configuration)
+        let delivery = RequestDelivery(
+            sender: sender, context: context,
+            budget: configuration.isGovernanceIngest ? RequestBudget(requests: 60, per: .seconds(60)) : nil,
+            inspect: { encoding.inspect($0) }, encode: { encoding.encode($0) })
+        accumulator = RecordAccumulator(settings: configuration.http, delivery: delivery)
     }
 
     /// Batches handed over at once, so that requests can gather several of them.
@@ -100,81 +103,26 @@ public final class OTLPOutput: Output {
     }
 }
 
-/// Encodes, posts and settles one request's worth of spans.
-struct OTLPDelivery: Sendable {
+/// The OTLP request bodies and the reading of replies.
+struct OTLPEncoding: Sendable {
     let configuration: OTLPOutput.Configuration
-    let sender: HTTPSender
     let resource: [(key: String, value: AttributeValue)]
-    let logger: Logger
-    let rejected: MetricCounter
-    let deadLettered: MetricCounter
-    let deadLetters: DeadLetterFile
-    let budget: RequestBudget?
 
-    init(configuration: OTLPOutput.Configuration, context: PluginContext) {
+    init(configuration: OTLPOutput.Configuration) {
         self.configuration = configuration
-        var headers: [(String, String)] = []
-        if let secret = configuration.bearerSecret { headers.append(("Authorization", "Bearer \(secret.value)")) }
-        sender = HTTPSender(url: configuration.endpoint, settings: configuration.http, headers: headers, context: context)
         var resource: [(key: String, value: AttributeValue)] = [("service.name", .string(configuration.serviceName))]
         resource.append(("host.name", .string(Self.hostName())))
         for (key, value) in configuration.resource.sorted(by: { $0.key < $1.key }) { resource.append((key, .string(value))) }
         self.resource = resource
-        logger = context.logger
-        rejected = context.metrics.counter("spans_rejected_total")
-        deadLettered = context.metrics.counter("spans_dead_lettered_total")
-        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
-        budget = configuration.isGovernanceIngest ? RequestBudget(requests: 60, per: .seconds(60)) : nil
     }
 
     /// The request body and its exact content type.
-    func encode(_ records: [Record]) -> ([UInt8], String) {
+    func encode(_ records: [Record]) -> (body: [UInt8], contentType: String) {
         switch configuration.encoding {
         case .json:
             return (OTLPJSON.request(records, resource: resource, scope: OTLPScope()), "application/json")
         case .protobuf:
             return (OTLPProtobuf.bytes(OTLPProtobuf.request(records, resource: resource, scope: OTLPScope())), "application/x-protobuf")
-        }
-    }
-
-    /// Sends the spans (halving on "too large"); false only when cancelled.
-    func deliver(_ batch: RecordBatch) async -> Bool {
-        do {
-            try await budget?.acquire()
-            let (body, contentType) = encode(batch.records)
-            let (verdict, status) = try await sender.post(body, contentType: contentType, inspect: inspect)
-            switch verdict {
-            case .accepted(let count, let message):
-                if count > 0 {
-                    rejected.increment(by: count)
-                    logger.warning("the endpoint rejected spans", metadata: ["rejected": "\(count)", "message": "\(message ?? "")"])
-                }
-            case .split(let reason):
-                guard batch.records.count > 1 else {
-                    deadLetter(batch, reason: "a single span is too large: \(reason)", status: status)
-                    return true
-                }
-                let half = batch.records.count / 2
-                guard await deliver(batch.subset(0..<half)) else { return false }
-                return await deliver(batch.subset(half..<batch.records.count))
-            case .permanent(let reason), .retry(let reason, _):
-                deadLetter(batch, reason: reason, status: status)
-            }
-            return true
-        } catch {
-            return false
-        }
-    }
-
-    func deadLetter(_ batch: RecordBatch, reason: String, status: Int?) {
-        do {
-            try deadLetters.write(batch, output: "otlp \(configuration.endpoint)", reason: reason, status: status)
-            deadLettered.increment(by: batch.records.count)
-            logger.error("spans dead-lettered", metadata: [
-                "spans": "\(batch.records.count)", "reason": "\(reason)", "file": "\(deadLetters.path)",
-            ])
-        } catch {
-            logger.critical("spans failed and cannot be dead-lettered", metadata: ["reason": "\(reason)", "error": "\(error)"])
         }
     }
 

@@ -51,6 +51,7 @@ public final class RecordAccumulator: Sendable {
         var nextTicket = 0
         var draining = false
         var flusherStarted = false
+        var flusher: Task<Void, Never>?
     }
 
     private let limits: Limits
@@ -74,7 +75,10 @@ public final class RecordAccumulator: Sendable {
             defer { state.flusherStarted = true }
             return !state.flusherStarted
         }
-        if startFlusher { Task { await self.flushLoop() } }
+        if startFlusher {
+            let flusher = Task { await self.flushLoop() }
+            state.withLock { $0.flusher = flusher }
+        }
         let ticket = state.withLock { state in
             let ticket = state.nextTicket
             state.nextTicket += 1
@@ -104,7 +108,8 @@ public final class RecordAccumulator: Sendable {
         }
     }
 
-    /// Sends everything held now and waits until it went out (shutdown).
+    /// Sends everything held now and waits until it went out (shutdown). Cancelled (the grace period ran out),
+    /// it stops the requests still retrying; their records stay unacknowledged.
     public func drain() async {
         let running = state.withLock { state -> Bool in
             state.draining = true
@@ -112,13 +117,19 @@ public final class RecordAccumulator: Sendable {
         }
         guard running else { return }
         wakeup.signal()
-        await stopped.wait(until: nil)
+        await withTaskCancellationHandler {
+            await stopped.wait(until: nil)
+        } onCancel: {
+            state.withLock { $0.flusher }?.cancel()
+            wakeup.signal()
+            stopped.signal()
+        }
     }
 
     private func flushLoop() async {
         await withTaskGroup(of: Void.self) { deliveries in
             var inFlight = 0
-            while true {
+            while !Task.isCancelled {
                 let (chunks, next, finished) = takeReady(now: .now)
                 for chunk in chunks {
                     if inFlight >= limits.concurrency {

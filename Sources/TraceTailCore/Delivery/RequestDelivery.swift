@@ -1,0 +1,88 @@
+import Logging
+
+/// What every HTTP output does with one request's worth of spans: encode, post (with retries), and settle —
+/// count spans refused inside an accepted request, send halves when the request is too large, dead-letter (with
+/// reason and status) what will never be accepted.
+public struct RequestDelivery: Sendable {
+    public typealias Encode = @Sendable ([Record]) -> (body: [UInt8], contentType: String)
+    public typealias Inspect = @Sendable (HTTPSender.Reply) -> Verdict?
+
+    let sender: HTTPSender
+    let encode: Encode
+    let inspect: Inspect
+    let budget: RequestBudget?
+    let logger: Logger
+    let deadLetters: DeadLetterFile
+    let destination: String
+    let rejected: MetricCounter
+    let deadLettered: MetricCounter
+
+    public init(sender: HTTPSender, context: PluginContext, budget: RequestBudget? = nil,
+                inspect: @escaping Inspect = { _ in nil }, encode: @escaping Encode) {
+        self.sender = sender
+        self.encode = encode
+        self.inspect = inspect
+        self.budget = budget
+        logger = context.logger
+        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
+        destination = "\(context.kind) \(sender.url)"
+        rejected = context.metrics.counter("spans_rejected_total")
+        deadLettered = context.metrics.counter("spans_dead_lettered_total")
+    }
+
+    /// Delivers (or dead-letters) the batch's spans; false only when cancelled, leaving them unacknowledged.
+    public func deliver(_ batch: RecordBatch) async -> Bool {
+        do {
+            try await budget?.acquire()
+            let (body, contentType) = encode(batch.records)
+            let (verdict, status) = try await sender.post(body, contentType: contentType, inspect: inspect)
+            switch verdict {
+            case .accepted(let count, let message):
+                if count > 0 {
+                    rejected.increment(by: count)
+                    logger.warning("the endpoint refused spans", metadata: ["rejected": "\(count)", "message": "\(message ?? "")"])
+                }
+            case .split(let reason):
+                guard batch.records.count > 1 else {
+                    deadLetter(batch, "a single span is too large: \(reason)", status)
+                    return true
+                }
+                let half = batch.records.count / 2
+                guard await deliver(batch.subset(0..<half)) else { return false }
+                return await deliver(batch.subset(half..<batch.records.count))
+            case .permanent(let reason), .retry(let reason, _):
+                deadLetter(batch, reason, status)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) {
+        do {
+            try deadLetters.write(batch, output: destination, reason: reason, status: status)
+            deadLettered.increment(by: batch.records.count)
+            logger.error("spans dead-lettered", metadata: [
+                "spans": "\(batch.records.count)", "reason": "\(reason)", "file": "\(deadLetters.path)",
+            ])
+        } catch {
+            logger.critical("spans failed and cannot be dead-lettered; left unacknowledged", metadata: [
+                "reason": "\(reason)", "error": "\(error)",
+            ])
+        }
+    }
+}
+
+extension RecordAccumulator {
+    /// The accumulator of an HTTP output: limits from its settings, one request per trace when `quiet` is set
+    /// (the trace goes once no span joined it for that long), each chunk handed to `delivery`.
+    public convenience init(settings: HTTPSettings, quiet: Duration? = nil, delivery: RequestDelivery) {
+        let limits = Limits(maxRecords: settings.batchSpans, maxBytes: settings.batchBytes.bytes,
+                            maxWait: settings.batchWait.duration, quiet: quiet, concurrency: settings.concurrency)
+        let byTrace = quiet != nil
+        let groupKey: @Sendable (Record) -> String = { byTrace ? $0.traceID?.description ?? "" : "" }
+        let deliver: Deliver = { chunk in await delivery.deliver(chunk.batch) }
+        self.init(limits: limits, groupKey: groupKey, deliver: deliver)
+    }
+}

@@ -301,7 +301,7 @@ public final class FakeLangWatch: Sendable {
     }
 
     /// An attribute value as comparable text: strings as they are, the rest as JSON of the OTLP/JSON form.
-    static func text(_ value: Opentelemetry_Proto_Trace_V1_AnyValue) -> String {
+    public static func text(_ value: Opentelemetry_Proto_Trace_V1_AnyValue) -> String {
         switch value.value {
         case .stringValue(let text)?: return text
         case .intValue(let number)?: return #"{"intValue":"\#(number)"}"#
@@ -324,7 +324,7 @@ public final class FakeLangWatch: Sendable {
         return text(value)
     }
 
-    static func text(_ value: JSONValue) -> String {
+    public static func text(_ value: JSONValue) -> String {
         if case .string(let text)? = value["stringValue"] { return text }
         var writer = JSONWriter()
         writer.value(value)

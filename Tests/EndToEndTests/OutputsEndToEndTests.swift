@@ -54,4 +54,38 @@ import TraceTailCore
         }
         #expect(!FileManager.default.fileExists(atPath: root + "/data/app/dead-letter-outputs[0].ndjson"))
     }
+
+    @Test func shutdownDuringAnOutageLeavesTheRecordsForTheNextRun() async throws {
+        let server = FakeLangWatch()
+        try await server.start()
+        defer { server.stop() }
+        server.inject(Array(repeating: .status(503), count: 10_000), on: "/api/otel") // down until further notice
+        let root = temporaryDirectory()
+        let logs = LogWriter(directory: root + "/logs")
+        logs.lines(0..<50, to: "app.log")
+        let config = root + "/config.yaml"
+        try """
+            service: { data_dir: \(root)/data, grace_period: 1s }
+            pipelines:
+              app:
+                input: { type: file, include: ["\(logs.directory)/*.log"], poll_interval: 50ms }
+                outputs:
+                  - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 50ms, initial_backoff: 50ms, max_backoff: 100ms }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+
+        let first = try RunningProcess(["run", "-c", config])
+        try await eventually(timeout: .seconds(10), "retries") { server.requests.count >= 3 }
+        first.signal(SIGTERM)
+        let started = ContinuousClock.now
+        let stopped = try await first.wait(timeout: .seconds(15))
+        #expect(ContinuousClock.now - started < .seconds(5), "retrying must not hold the shutdown past the grace period")
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(server.spans.isEmpty)
+
+        server.clearFaults()
+        let second = try RunningProcess(["run", "-c", config])
+        try await eventually(timeout: .seconds(10), "delivery after the restart") { Set(server.spans.map(\.spanID)).count == 50 }
+        second.signal(SIGTERM)
+        _ = try await second.wait()
+    }
 }

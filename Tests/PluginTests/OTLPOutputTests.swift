@@ -162,6 +162,32 @@ struct OTLPRun {
         }
     }
 
+    @Test func fanOutWhereOneOutputFailsForGood() async throws {
+        try await OTLPRun.withServer { run in
+            let text = """
+                pipelines:
+                  otlp:
+                    input: { type: scripted, batches: 3, recordsPerBatch: 10, recordBytes: 40, holdOpen: false }
+                    outputs:
+                      - { type: otlp, batch_wait: 50ms, \(run.otel) }
+                      - { type: otlp, batch_wait: 50ms, endpoint: "\(run.server.url)/api/otel/v1/traces", headers: { X-Auth-Token: wrong-key } }
+                """
+            let config = try ConfigLoader.load(text: text, file: "t.yaml", registry: OTLPRun.registry, environment: [:])
+            let input = ScriptedInput(.init(batches: 3, recordsPerBatch: 10, recordBytes: 40))
+            var spec = config.pipelines[0]
+            spec.input = ConfiguredPlugin(kind: "scripted", stageName: "input", location: spec.location) { _ in input }
+            let pipeline = try Pipeline(spec: spec, dataDirectory: run.data, logger: .init(label: "test"))
+            try await pipeline.run()
+            #expect(Set(run.server.spans.map(\.spanID)).count == 30, "the healthy output delivered everything")
+            guard let bytes = try? FileSystem.read(run.data + "/otlp/dead-letter-outputs[1].ndjson") else {
+                Issue.record("the failing output dead-lettered nothing")
+                return
+            }
+            #expect(bytes.split(separator: UInt8(ascii: "\n")).count == 30)
+            #expect(input.acknowledged.count == 3, "each batch acknowledged once both outputs settled it")
+        }
+    }
+
     @Test func configurationMistakes() {
         func errors(_ options: String) -> [String] {
             let text = "pipelines:\n  p:\n    input: { type: scripted, batches: 1, recordsPerBatch: 1, recordBytes: 1, holdOpen: false }\n    outputs: [ { type: otlp, \(options) } ]\n"

@@ -79,6 +79,11 @@ public final class FakeLangWatch: Sendable {
         state.withLock { $0.faults += faults.map { (prefix, $0) } }
     }
 
+    /// Forgets the faults not yet used.
+    public func clearFaults() {
+        state.withLock { $0.faults.removeAll() }
+    }
+
     public func start() async throws {
         let router = Router()
         for path in ["/api/otel/v1/traces", "/v1/traces"] {

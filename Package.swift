@@ -124,5 +124,9 @@ if withBenchmarks {
             path: "Benchmarks/ParserBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
     package.targets.append(
+        .executableTarget(name: "OTLPSink", dependencies: [
+            "TraceTailCore", .product(name: "Hummingbird", package: "hummingbird"),
+        ], path: "Benchmarks/OTLPSink"))
+    package.targets.append(
         .executableTarget(name: "ParserProfile", dependencies: ["BenchmarkSupport", "BuiltinPlugins"], path: "Benchmarks/ParserProfile"))
 }

@@ -35,7 +35,11 @@ public final class FakeLangWatch: Sendable {
     public enum Fault: Sendable {
         case status(Int, headers: [String: String] = [:], body: String = "")
         case delay(Duration)
+        /// The connection is cut in the middle of the reply.
+        case drop
     }
+
+    struct Dropped: Error {}
 
     private struct State {
         var requests: [Request] = []
@@ -135,6 +139,16 @@ public final class FakeLangWatch: Sendable {
             return Response(status: .init(code: code), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
         case .delay(let duration)?:
             try await Task.sleep(for: duration)
+        case .drop?:
+            recorded.status = -1
+            state.withLock { $0.requests.append(recorded) }
+            let body = ResponseBody { writer in
+                try await writer.write(ByteBuffer(string: "{\"partial"))
+                throw Dropped()
+            }
+            var fields = HTTPFields()
+            fields[.contentLength] = "1000"
+            return Response(status: .ok, headers: fields, body: body)
         case nil:
             break
         }

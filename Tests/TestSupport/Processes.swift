@@ -55,6 +55,11 @@ public final class RunningProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A test that failed before waiting must not leave its process running.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     public func write(_ text: String) {
         input.fileHandleForWriting.write(Data(text.utf8))
     }

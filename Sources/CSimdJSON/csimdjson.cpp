@@ -10,68 +10,70 @@ struct tt_json_parser {
     simdjson::dom::parser dom;
     std::vector<char> padded;            // the line, copied with simdjson's padding after it
     std::vector<tt_json_field> fields;
-    std::vector<size_t> raw_offsets;     // per field: offset into `raw`, or SIZE_MAX
-    std::vector<size_t> key_offsets;     // per field: offset into `keys`, or SIZE_MAX when `key` points into the DOM
-    std::string keys;                    // every field's dotted key, back to back
-    std::string raw;                     // every TT_JSON_RAW value, back to back
-    std::string path;                    // the key being built
+    // Offsets into `keys` / `raw` of fields whose key or value had to be built, fixed into pointers at the end
+    // (the buffers may move while they grow).
+    std::vector<std::pair<size_t, size_t>> built_keys;
+    std::vector<std::pair<size_t, size_t>> built_values;
+    std::string keys;                    // dotted keys of nested fields, back to back
+    std::string raw;                     // minified JSON of arrays and kept-whole objects, back to back
+    std::string path;                    // the dotted prefix while inside a nested object
     std::vector<std::string> keep_whole;
 };
 
 namespace {
 
-constexpr size_t not_raw = SIZE_MAX;
-
-/// Adds a field whose key is the path being built (nested), or `top_key` for a top-level member (no copy).
-void add(tt_json_parser &p, tt_json_field field, size_t raw_offset, std::string_view top_key = {}, bool top = false) {
-    if (top) {
-        field.key = top_key.data();
-        field.key_length = top_key.size();
-        p.key_offsets.push_back(not_raw);
-    } else {
-        p.key_offsets.push_back(p.keys.size());
-        field.key_length = p.path.size();
-        p.keys.append(p.path);
-    }
-    p.raw_offsets.push_back(raw_offset);
-    p.fields.push_back(field);
-}
-
-void add_raw(tt_json_parser &p, simdjson::dom::element value, std::string_view top_key = {}, bool top = false) {
-    size_t offset = p.raw.size();
-    p.raw.append(simdjson::minify(value));
-    tt_json_field field{};
-    field.kind = TT_JSON_RAW;
-    field.value_length = p.raw.size() - offset;
-    add(p, field, offset, top_key, top);
-}
-
-bool kept_whole(const tt_json_parser &p) {
-    for (const auto &key : p.keep_whole) {
-        if (key == p.path) return true;
+bool kept_whole(const tt_json_parser &p, std::string_view key) {
+    for (const auto &candidate : p.keep_whole) {
+        if (candidate == key) return true;
     }
     return false;
 }
 
-void walk(tt_json_parser &p, simdjson::dom::element value, bool top, std::string_view key = {}, bool top_member = false) {
+/// Adds a field named `key` (top level, pointing into the DOM) or, when `key` is empty and `nested`, the path.
+void add(tt_json_parser &p, tt_json_field field, std::string_view key, bool nested) {
+    if (nested) {
+        p.built_keys.emplace_back(p.fields.size(), p.keys.size());
+        field.key_length = p.path.size();
+        p.keys.append(p.path);
+    } else {
+        field.key = key.data();
+        field.key_length = key.size();
+    }
+    p.fields.push_back(field);
+}
+
+void add_raw(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested) {
+    tt_json_field field{};
+    field.kind = TT_JSON_RAW;
+    size_t offset = p.raw.size();
+    p.raw.append(simdjson::minify(value));
+    field.value_length = p.raw.size() - offset;
+    p.built_values.emplace_back(p.fields.size(), offset);
+    add(p, field, key, nested);
+}
+
+void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested);
+
+/// The members of a nested object, under `path`.
+void walk_object(tt_json_parser &p, simdjson::dom::object object) {
+    size_t base = p.path.size();
+    for (auto member : object) {
+        p.path.push_back('.');
+        p.path.append(member.key.data(), member.key.size());
+        walk(p, member.value, {}, true);
+        p.path.resize(base);
+    }
+}
+
+void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested) {
     tt_json_field field{};
     switch (value.type()) {
-    case simdjson::dom::element_type::OBJECT: {
-        size_t base = p.path.size();
-        for (auto member : simdjson::dom::object(value)) {
-            if (!top) p.path.push_back('.');
-            p.path.append(member.key.data(), member.key.size());
-            if (top && member.value.is_object() && kept_whole(p)) {
-                add_raw(p, member.value, member.key, true);
-            } else {
-                walk(p, member.value, false, member.key, top);
-            }
-            p.path.resize(base);
-        }
-        return;
-    }
+    case simdjson::dom::element_type::OBJECT:
+        if (!nested && kept_whole(p, key)) return add_raw(p, value, key, false);
+        if (!nested) p.path.assign(key.data(), key.size());
+        return walk_object(p, simdjson::dom::object(value));
     case simdjson::dom::element_type::ARRAY:
-        return add_raw(p, value, key, top_member);
+        return add_raw(p, value, key, nested);
     case simdjson::dom::element_type::STRING: {
         std::string_view text = value.get_string().value_unsafe();
         field.kind = TT_JSON_STRING;
@@ -99,7 +101,7 @@ void walk(tt_json_parser &p, simdjson::dom::element value, bool top, std::string
         field.kind = TT_JSON_NULL;
         break;
     }
-    add(p, field, not_raw, key, top_member);
+    add(p, field, key, nested);
 }
 
 } // namespace
@@ -133,16 +135,17 @@ int64_t tt_json_parse(tt_json_parser *parser, const char *data, size_t length,
             return -1;
         }
         p.fields.clear();
-        p.raw_offsets.clear();
-        p.key_offsets.clear();
+        p.built_keys.clear();
+        p.built_values.clear();
         p.keys.clear();
         p.raw.clear();
-        p.path.clear();
-        walk(p, root, root.type() == simdjson::dom::element_type::OBJECT);
-        for (size_t i = 0; i < p.fields.size(); i++) {
-            if (p.key_offsets[i] != not_raw) p.fields[i].key = p.keys.data() + p.key_offsets[i];
-            if (p.raw_offsets[i] != not_raw) p.fields[i].value = p.raw.data() + p.raw_offsets[i];
+        if (root.type() == simdjson::dom::element_type::OBJECT) {
+            for (auto member : simdjson::dom::object(root)) walk(p, member.value, member.key, false);
+        } else {
+            walk(p, root, {}, false); // not an object: one field with an empty key
         }
+        for (auto [index, offset] : p.built_keys) p.fields[index].key = p.keys.data() + offset;
+        for (auto [index, offset] : p.built_values) p.fields[index].value = p.raw.data() + offset;
         *fields = p.fields.data();
         return int64_t(p.fields.size());
     } catch (const std::exception &exception) {

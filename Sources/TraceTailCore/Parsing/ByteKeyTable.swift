@@ -1,23 +1,40 @@
-/// A read-only hash table keyed by byte strings, looked up straight from a line's bytes: no `String` is made and no
-/// SipHash run for the field names the mapper knows.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A read-only hash table keyed by byte strings, looked up straight from a line's bytes: no `String` is made, no
+/// SipHash run and no reference counted for the field names the mapper knows. Keys live back to back in one
+/// buffer; a slot holds where its key is and the index of its value.
 struct ByteKeyTable<Value: Sendable>: Sendable {
-    private var keys: [[UInt8]?]
-    private var values: [Value?]
+    private struct Slot {
+        var start: Int32 = -1
+        var length: Int32 = 0
+        var value: Int32 = 0
+    }
+
+    private let keys: [UInt8]
+    private let slots: [Slot]
+    private let values: [Value]
     private let mask: Int
 
     init(_ entries: [(String, Value)]) {
         var size = 16
         while size < entries.count * 4 { size *= 2 }
-        keys = Array(repeating: nil, count: size)
-        values = Array(repeating: nil, count: size)
-        mask = size - 1
+        var keys: [UInt8] = []
+        var slots = [Slot](repeating: Slot(), count: size)
+        var values: [Value] = []
         for (key, value) in entries {
             let bytes = Array(key.utf8)
-            var slot = bytes.withUnsafeBytes { Self.hash($0) } & mask
-            while let existing = keys[slot], existing != bytes { slot = (slot + 1) & mask }
-            keys[slot] = bytes
-            values[slot] = value
+            var slot = bytes.withUnsafeBytes { Self.hash($0) } & (size - 1)
+            while slots[slot].start >= 0 { slot = (slot + 1) & (size - 1) }
+            slots[slot] = Slot(start: Int32(keys.count), length: Int32(bytes.count), value: Int32(values.count))
+            keys += bytes
+            values.append(value)
         }
+        self.keys = keys
+        self.slots = slots
+        self.values = values
+        mask = size - 1
     }
 
     /// The length and the first and last eight bytes, mixed: enough to tell field names apart, in a few
@@ -37,17 +54,19 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
     }
 
     subscript(key: UnsafeRawBufferPointer) -> Value? {
-        var slot = Self.hash(key) & mask
-        while let candidate = keys[slot] {
-            if candidate.count == key.count && (key.isEmpty || candidate.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 })) {
-                return values[slot]
+        slots.withUnsafeBufferPointer { slots in
+            keys.withUnsafeBytes { keys in
+                var index = Self.hash(key) & mask
+                while slots[index].start >= 0 {
+                    let slot = slots[index]
+                    if Int(slot.length) == key.count
+                        && (key.isEmpty || memcmp(keys.baseAddress! + Int(slot.start), key.baseAddress!, key.count) == 0) {
+                        return values[Int(slot.value)]
+                    }
+                    index = (index + 1) & mask
+                }
+                return nil
             }
-            slot = (slot + 1) & mask
         }
-        return nil
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -18,11 +18,7 @@ public struct LangSmithOutput: Output {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            endpoint = try container.decodeIfPresent(String.self, forKey: .endpoint) ?? endpoint
-            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
-                throw ConfigValueError("expected an http:// or https:// URL", codingPath: container.codingPath + [CodingKeys.endpoint])
-            }
-            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+            endpoint = try container.decodeIfPresent(EndpointURL.self, forKey: .endpoint)?.value ?? endpoint
             apiKey = try container.decode(Secret.self, forKey: .apiKey)
             project = try container.decodeIfPresent(String.self, forKey: .project) ?? project
             traceQuiet = try container.decodeIfPresent(ConfigDuration.self, forKey: .traceQuiet) ?? traceQuiet

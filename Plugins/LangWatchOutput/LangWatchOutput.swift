@@ -20,11 +20,7 @@ public struct LangWatchOutput: Output {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            endpoint = try container.decodeIfPresent(String.self, forKey: .endpoint) ?? endpoint
-            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
-                throw ConfigValueError("expected an http:// or https:// URL", codingPath: container.codingPath + [CodingKeys.endpoint])
-            }
-            while endpoint.hasSuffix("/") { endpoint.removeLast() }
+            endpoint = try container.decodeIfPresent(EndpointURL.self, forKey: .endpoint)?.value ?? endpoint
             apiKey = try container.decode(Secret.self, forKey: .apiKey)
             projectID = try container.decodeIfPresent(String.self, forKey: .projectID)
             traceQuiet = try container.decodeIfPresent(ConfigDuration.self, forKey: .traceQuiet) ?? traceQuiet

@@ -32,10 +32,7 @@ public final class OTLPOutput: Output {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            endpoint = try container.decode(String.self, forKey: .endpoint)
-            guard endpoint.hasPrefix("http://") || endpoint.hasPrefix("https://") else {
-                throw ConfigValueError("expected an http:// or https:// URL", codingPath: container.codingPath + [CodingKeys.endpoint])
-            }
+            endpoint = try container.decode(EndpointURL.self, forKey: .endpoint).value
             encoding = try container.decodeIfPresent(Encoding.self, forKey: .encoding) ?? encoding
             bearerSecret = try container.decodeIfPresent(Secret.self, forKey: .bearerSecret)
             if let file = try container.decodeIfPresent(String.self, forKey: .bearerSecretFile) {

@@ -222,3 +222,19 @@ public enum HTTPDate {
         return "\(weekday), \(two(UInt64(day))) \(months[Int(month) - 1]) \(year) \(two(second / 3600)):\(two(second / 60 % 60)):\(two(second % 60)) GMT"
     }
 }
+
+/// An `http://` or `https://` URL from the configuration, without trailing slashes.
+public struct EndpointURL: Sendable, Decodable, CustomStringConvertible {
+    public var value: String
+
+    public init(from decoder: any Decoder) throws {
+        var text = try decoder.singleValueContainer().decode(String.self)
+        guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+            throw ConfigValueError("expected an http:// or https:// URL", codingPath: decoder.codingPath)
+        }
+        while text.hasSuffix("/") { text.removeLast() }
+        value = text
+    }
+
+    public var description: String { value }
+}

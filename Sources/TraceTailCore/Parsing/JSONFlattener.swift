@@ -1,17 +1,6 @@
-/// Turns a JSON object into attributes: nested objects become dotted keys, arrays of one scalar type become
-/// array attributes, other arrays are kept as JSON text, and nulls are left out.
+/// Turns JSON values into attributes: arrays of one scalar type become array attributes, other arrays and objects
+/// are kept as JSON text.
 public enum JSONFlattener {
-    public static func flatten(_ members: [(key: String, value: JSONValue)], prefix: String = "", into attributes: inout Attributes) {
-        for (key, value) in members {
-            let name = prefix.isEmpty ? key : prefix + "." + key
-            switch value {
-            case .null: continue
-            case .object(let nested): flatten(nested, prefix: name, into: &attributes)
-            default: attributes[name] = attribute(value)
-            }
-        }
-    }
-
     /// The attribute for a non-object value.
     public static func attribute(_ value: JSONValue) -> AttributeValue {
         switch value {

@@ -33,11 +33,6 @@ public enum TimestampParser {
     }
 
     /// `2026-01-01T00:00:00Z`, `2026-01-01 00:00:00.123456+02:00`, `2026-01-01T00:00:00` (taken as UTC).
-    public static func rfc3339(_ text: String) -> UInt64? {
-        var text = text
-        return text.withUTF8 { rfc3339(UnsafeRawBufferPointer($0)) }
-    }
-
     static func rfc3339(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard bytes.count >= 19 else { return nil }
         func number(_ range: Range<Int>) -> Int? {

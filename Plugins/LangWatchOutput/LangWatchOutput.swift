@@ -58,7 +58,7 @@ public struct LangWatchOutput: Output {
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 
-    public var concurrency: Int { 16 }
+    public var concurrency: Int { 64 }
 
     public func send(_ batch: RecordBatch) async throws {
         try await accumulator.add(batch)

@@ -89,7 +89,7 @@ public final class OTLPOutput: Output {
     }
 
     /// Batches handed over at once, so that requests can gather several of them.
-    public var concurrency: Int { 16 }
+    public var concurrency: Int { 64 }
 
     public func send(_ batch: RecordBatch) async throws {
         try await accumulator.add(batch)

@@ -35,12 +35,12 @@ func runPipeline(_ spec: PipelineSpec, dataDirectory: String = temporaryDirector
     }
 
     @Test func queuesAreBoundedInBytesToo() async throws {
-        // Each batch weighs 10 × (1000 + 256) bytes; allow about two of them per queue.
+        // Each batch weighs 10 × (1000 + 1024) bytes; allow about two of them per queue.
         let input = ScriptedInput(.init(batches: 40, recordsPerBatch: 10, recordBytes: 1000))
         let slow = RecordingOutput(.init(delay: .milliseconds(5)))
         var queue = QueueSettings()
         queue.maxBatches = 1000
-        queue.maxBytes = ByteSize(2 * 12_560)
+        queue.maxBytes = ByteSize(2 * 20_240)
         try await runPipeline(.forTests(input: input, outputs: [slow], queue: queue))
         #expect(slow.records == 400)
         #expect(input.maxInFlight <= 7, "in flight: \(input.maxInFlight)")

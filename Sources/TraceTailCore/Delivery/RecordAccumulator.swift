@@ -12,13 +12,17 @@ public final class RecordAccumulator: Sendable {
         public var quiet: Duration?
         /// Requests in flight at once.
         public var concurrency: Int
+        /// At most this much (batch weight) is held; `add` waits for room beyond it.
+        public var maxHeld: Int
 
-        public init(maxRecords: Int, maxBytes: Int, maxWait: Duration, quiet: Duration? = nil, concurrency: Int) {
+        public init(maxRecords: Int, maxBytes: Int, maxWait: Duration, quiet: Duration? = nil, concurrency: Int,
+                    maxHeld: Int = 32 << 20) {
             self.maxRecords = maxRecords
             self.maxBytes = maxBytes
             self.maxWait = maxWait
             self.quiet = quiet
             self.concurrency = max(1, concurrency)
+            self.maxHeld = maxHeld
         }
     }
 
@@ -48,6 +52,8 @@ public final class RecordAccumulator: Sendable {
     private struct State {
         var groups: [String: Group] = [:]
         var held: [Int: Held] = [:]
+        var heldWeight = 0
+        var roomWaiters: [CheckedContinuation<Bool, Never>] = []
         var nextTicket = 0
         var draining = false
         var flusherStarted = false
@@ -71,6 +77,8 @@ public final class RecordAccumulator: Sendable {
     /// the records unacknowledged.
     public func add(_ batch: RecordBatch) async throws {
         guard !batch.records.isEmpty else { return }
+        await waitForRoom(batch.weight)
+        try Task.checkCancellation()
         let startFlusher = state.withLock { state -> Bool in
             defer { state.flusherStarted = true }
             return !state.flusherStarted
@@ -83,11 +91,12 @@ public final class RecordAccumulator: Sendable {
             let ticket = state.nextTicket
             state.nextTicket += 1
             state.held[ticket] = Held(batch: batch, remaining: batch.records.count)
+            state.heldWeight += batch.weight
             let now = ContinuousClock.now
             for (index, record) in batch.records.enumerated() {
                 let key = groupKey(record)
                 state.groups[key, default: Group(first: now, last: now)].entries.append((ticket, index))
-                state.groups[key]!.bytes += record.raw.count + 256
+                state.groups[key]!.bytes += record.raw.count + RecordBatch.recordOverhead
                 state.groups[key]!.last = now
             }
             return ticket
@@ -195,18 +204,48 @@ public final class RecordAccumulator: Sendable {
         }
     }
 
+    /// Waits while what is held plus `weight` is over the limit (an empty accumulator always takes a batch).
+    private func waitForRoom(_ weight: Int) async {
+        await withTaskCancellationHandler {
+            while !Task.isCancelled {
+                let waited = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                    let roomy = state.withLock { state -> Bool in
+                        if state.heldWeight == 0 || state.heldWeight + weight <= limits.maxHeld || Task.isCancelled { return true }
+                        state.roomWaiters.append(continuation)
+                        return false
+                    }
+                    if roomy { continuation.resume(returning: false) }
+                }
+                if !waited { return }
+            }
+        } onCancel: {
+            wakeRoomWaiters()
+        }
+    }
+
+    /// Lets every `add` waiting for room look again.
+    private func wakeRoomWaiters() {
+        let waiting = state.withLock { state in
+            defer { state.roomWaiters.removeAll() }
+            return state.roomWaiters
+        }
+        waiting.forEach { $0.resume(returning: true) }
+    }
+
     private func settle(_ tickets: [Int]) {
         let finished = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             var finished: [CheckedContinuation<Void, any Error>] = []
             for ticket in tickets {
                 state.held[ticket]!.remaining -= 1
-                if state.held[ticket]!.remaining == 0, let held = state.held.removeValue(forKey: ticket), let waiter = held.waiter {
-                    finished.append(waiter)
+                if state.held[ticket]!.remaining == 0, let held = state.held.removeValue(forKey: ticket) {
+                    state.heldWeight -= held.batch.weight
+                    if let waiter = held.waiter { finished.append(waiter) }
                 }
             }
             return finished
         }
         finished.forEach { $0.resume() }
+        wakeRoomWaiters()
     }
 }
 

@@ -79,7 +79,8 @@ extension RecordAccumulator {
     /// (the trace goes once no span joined it for that long), each chunk handed to `delivery`.
     public convenience init(settings: HTTPSettings, quiet: Duration? = nil, delivery: RequestDelivery) {
         let limits = Limits(maxRecords: settings.batchSpans, maxBytes: settings.batchBytes.bytes,
-                            maxWait: settings.batchWait.duration, quiet: quiet, concurrency: settings.concurrency)
+                            maxWait: settings.batchWait.duration, quiet: quiet, concurrency: settings.concurrency,
+                            maxHeld: max(2 * settings.batchBytes.bytes * settings.concurrency, 16 << 20))
         let byTrace = quiet != nil
         let groupKey: @Sendable (Record) -> String = { byTrace ? $0.traceID?.description ?? "" : "" }
         let deliver: Deliver = { chunk in await delivery.deliver(chunk.batch) }

@@ -94,8 +94,11 @@ public struct RecordBatch: Sendable {
     /// A record's raw text (invalid UTF-8 replaced).
     public func rawText(_ record: Record) -> String { String(decoding: storage[record.raw], as: UTF8.self) }
 
-    /// The memory the batch holds, for bounding queues: the raw bytes plus a fixed cost per record.
-    public var weight: Int { storage.count + records.count * 256 }
+    /// The memory the batch holds, for bounding queues: the raw bytes plus what a parsed record costs besides
+    /// (its fields, attributes and their strings: about 1 KiB).
+    public var weight: Int { storage.count + records.count * Self.recordOverhead }
+
+    public static let recordOverhead = 1024
 
     /// Appends a record whose raw bytes are `bytes`.
     public mutating func append<Bytes: Collection<UInt8>>(

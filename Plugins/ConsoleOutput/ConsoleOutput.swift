@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Prints spans to standard output: one readable line per span, or NDJSON.
-public struct ConsoleOutput: Output {
+public struct ConsoleOutput: DirectOutput {
     public enum Format: String, ConfigChoice {
         case text, json
     }

@@ -2,7 +2,7 @@ import TraceTailCore
 
 /// Accepts and drops every batch, counting what it dropped: for measuring a pipeline without a destination, and
 /// for inputs whose records should only be checkpointed.
-public struct DiscardOutput: Output {
+public struct DiscardOutput: DirectOutput {
     public struct Configuration: Decodable, Sendable {
         /// No options: reading the mapping with no keys makes any key an error.
         private enum CodingKeys: CodingKey {}

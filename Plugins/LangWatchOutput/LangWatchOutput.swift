@@ -58,10 +58,8 @@ public struct LangWatchOutput: Output {
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 
-    public var concurrency: Int { 64 }
-
-    public func send(_ batch: RecordBatch) async throws {
-        try await accumulator.add(batch)
+    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
+        try await accumulator.add(batch, settled: settled)
     }
 
     public func flush() async throws {

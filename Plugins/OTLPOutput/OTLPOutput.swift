@@ -88,11 +88,8 @@ public final class OTLPOutput: Output {
         accumulator = RecordAccumulator(settings: configuration.http, delivery: delivery)
     }
 
-    /// Batches handed over at once, so that requests can gather several of them.
-    public var concurrency: Int { 64 }
-
-    public func send(_ batch: RecordBatch) async throws {
-        try await accumulator.add(batch)
+    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
+        try await accumulator.add(batch, settled: settled)
     }
 
     public func flush() async throws {

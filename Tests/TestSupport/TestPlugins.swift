@@ -71,7 +71,7 @@ public final class ScriptedInput: Input {
 }
 
 /// An output that records every batch it accepts; it can wait on a gate, take time, or fail.
-public final class RecordingOutput: Output {
+public final class RecordingOutput: DirectOutput {
     public struct Configuration: Decodable, Sendable {
         public var delay: Duration
         public var fails: Bool

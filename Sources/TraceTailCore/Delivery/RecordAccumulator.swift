@@ -1,8 +1,8 @@
 import Synchronization
 
-/// Collects what concurrent `send` calls hand to an output into requests — per group (one trace for the LangWatch
-/// collector, everything for OTLP) — and lets each `send` return once all of its records were delivered or
-/// dead-lettered. A group goes out when it is full (records or bytes), when its oldest record has waited
+/// Collects the batches handed to an output into requests — per group (one trace for the LangWatch collector,
+/// everything for OTLP) — and settles each batch once all of its records were delivered or dead-lettered. What it
+/// holds is bounded by weight: `add` waits for room, which is how backpressure reaches the pipeline. A group goes out when it is full (records or bytes), when its oldest record has waited
 /// `maxWait`, or, with `quiet`, when no record joined it for that long.
 public final class RecordAccumulator: Sendable {
     public struct Limits: Sendable {
@@ -46,7 +46,7 @@ public final class RecordAccumulator: Sendable {
     private struct Held {
         var batch: RecordBatch
         var remaining: Int
-        var waiter: CheckedContinuation<Void, any Error>?
+        var settled: @Sendable () -> Void
     }
 
     private struct State {
@@ -73,10 +73,11 @@ public final class RecordAccumulator: Sendable {
         self.deliver = deliver
     }
 
-    /// Hands over a batch and waits until every record of it was delivered or dead-lettered. Cancellation leaves
-    /// the records unacknowledged.
-    public func add(_ batch: RecordBatch) async throws {
-        guard !batch.records.isEmpty else { return }
+    /// Takes a batch once there is room for it (backpressure) and returns; `settled` is called when every record
+    /// of it was delivered or dead-lettered. A delivery cut short by shutdown never calls it (the records stay
+    /// unacknowledged).
+    public func add(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
+        guard !batch.records.isEmpty else { return settled() }
         await waitForRoom(batch.weight)
         try Task.checkCancellation()
         let startFlusher = state.withLock { state -> Bool in
@@ -87,10 +88,10 @@ public final class RecordAccumulator: Sendable {
             let flusher = Task { await self.flushLoop() }
             state.withLock { $0.flusher = flusher }
         }
-        let ticket = state.withLock { state in
+        state.withLock { state in
             let ticket = state.nextTicket
             state.nextTicket += 1
-            state.held[ticket] = Held(batch: batch, remaining: batch.records.count)
+            state.held[ticket] = Held(batch: batch, remaining: batch.records.count, settled: settled)
             state.heldWeight += batch.weight
             let now = ContinuousClock.now
             for (index, record) in batch.records.enumerated() {
@@ -99,22 +100,8 @@ public final class RecordAccumulator: Sendable {
                 state.groups[key]!.bytes += record.raw.count + RecordBatch.recordOverhead
                 state.groups[key]!.last = now
             }
-            return ticket
         }
         wakeup.signal()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let done = state.withLock { state -> Bool in
-                    guard let held = state.held[ticket] else { return true }
-                    if Task.isCancelled { return true }
-                    state.held[ticket] = Held(batch: held.batch, remaining: held.remaining, waiter: continuation)
-                    return false
-                }
-                if done { Task.isCancelled ? continuation.resume(throwing: CancellationError()) : continuation.resume() }
-            }
-        } onCancel: {
-            state.withLock { $0.held[ticket]?.waiter.take() }?.resume(throwing: CancellationError())
-        }
     }
 
     /// Sends everything held now and waits until it went out (shutdown). Cancelled (the grace period ran out),
@@ -233,18 +220,18 @@ public final class RecordAccumulator: Sendable {
     }
 
     private func settle(_ tickets: [Int]) {
-        let finished = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
-            var finished: [CheckedContinuation<Void, any Error>] = []
+        let finished = state.withLock { state -> [@Sendable () -> Void] in
+            var finished: [@Sendable () -> Void] = []
             for ticket in tickets {
                 state.held[ticket]!.remaining -= 1
                 if state.held[ticket]!.remaining == 0, let held = state.held.removeValue(forKey: ticket) {
                     state.heldWeight -= held.batch.weight
-                    if let waiter = held.waiter { finished.append(waiter) }
+                    finished.append(held.settled)
                 }
             }
             return finished
         }
-        finished.forEach { $0.resume() }
+        finished.forEach { $0() }
         wakeRoomWaiters()
     }
 }

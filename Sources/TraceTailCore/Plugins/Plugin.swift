@@ -60,18 +60,30 @@ public protocol Parser: Plugin {
 
 /// Delivers batches somewhere.
 public protocol Output: Plugin {
-    /// Returns once the destination has accepted the batch; throws when it failed for good (the runtime then
-    /// dead-letters the batch). Cancellation means "not delivered" and is never dead-lettered.
-    func send(_ batch: RecordBatch) async throws
-    /// Sends whatever is buffered; called once at shutdown after the last `send`.
+    /// Takes a batch and calls `settled` once the destination accepted every record of it (or it was
+    /// dead-lettered) — before returning, or later for outputs that gather batches into requests. Throwing means
+    /// the batch failed for good (the runtime dead-letters it). Cancellation means "not delivered": `settled` is
+    /// never called and nothing is dead-lettered.
+    func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws
+    /// Sends whatever is held; called once at shutdown after the last `send`.
     func flush() async throws
-    /// How many `send` calls the runtime makes at once (outputs that gather batches into requests want several).
-    var concurrency: Int { get }
+}
+
+/// An output that delivers each batch before `send` returns.
+public protocol DirectOutput: Output {
+    /// Returns once the destination accepted the batch; throws when it failed for good.
+    func send(_ batch: RecordBatch) async throws
+}
+
+extension DirectOutput {
+    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
+        try await send(batch)
+        settled()
+    }
 }
 
 extension Output {
     public func flush() async throws {}
-    public var concurrency: Int { 1 }
 }
 
 /// What a plugin instance gets from the runtime.

@@ -114,16 +114,39 @@ public final class Pipeline: Service {
         return nil
     }
 
-    /// Runs `concurrency` senders for one output over its queue, then flushes it.
+    /// Hands one output the batches of its queue, then flushes it.
     private func runOutput(_ index: Int, from queue: BoundedQueue<Delivery>) async -> PipelineError? {
         let (output, context) = outputs[index]
-        let failure = await withTaskGroup(of: PipelineError?.self) { senders in
-            for _ in 0..<max(1, output.concurrency) {
-                senders.addTask { await self.send(from: queue, to: output, context) }
+        let delivered = context.metrics.counter("records_delivered_total")
+        let deadLettered = context.metrics.counter("records_dead_lettered_total")
+        let deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
+        var failure: PipelineError?
+        while let delivery = await queue.pop() {
+            let count = delivery.batch.records.count
+            do {
+                try await output.send(delivery.batch) {
+                    delivered.increment(by: count)
+                    delivery.pending.settle()
+                }
+            } catch {
+                if Task.isCancelled || error is CancellationError { return failure }
+                do {
+                    try deadLetters.write(delivery.batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
+                    deadLettered.increment(by: count)
+                    counters.recordsDeadLettered.increment(by: count)
+                    context.logger.error("batch dead-lettered", metadata: [
+                        "records": "\(count)", "error": "\(error)", "file": "\(deadLetters.path)",
+                    ])
+                    delivery.pending.settle()
+                } catch let writeError {
+                    // Not acknowledged: a durable input delivers these records again after a restart.
+                    counters.recordsUndeliverable.increment(by: count)
+                    context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
+                        "error": "\(error)", "dead_letter_error": "\(writeError)",
+                    ])
+                    failure = PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot dead-letter: \(writeError)")
+                }
             }
-            var failure: PipelineError?
-            for await case let error? in senders { failure = failure ?? error }
-            return failure
         }
         guard !Task.isCancelled else { return failure }
         do {
@@ -131,39 +154,6 @@ public final class Pipeline: Service {
         } catch {
             context.logger.error("flush failed", metadata: ["error": "\(error)"])
             return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
-        }
-        return failure
-    }
-
-    private func send(from queue: BoundedQueue<Delivery>, to output: any Output, _ context: PluginContext) async -> PipelineError? {
-        let delivered = context.metrics.counter("records_delivered_total")
-        let deadLettered = context.metrics.counter("records_dead_lettered_total")
-        let deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
-        var failure: PipelineError?
-        while let delivery = await queue.pop() {
-            do {
-                try await output.send(delivery.batch)
-                delivered.increment(by: delivery.batch.records.count)
-            } catch {
-                if Task.isCancelled || error is CancellationError { return nil }
-                do {
-                    try deadLetters.write(delivery.batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
-                    deadLettered.increment(by: delivery.batch.records.count)
-                    counters.recordsDeadLettered.increment(by: delivery.batch.records.count)
-                    context.logger.error("batch dead-lettered", metadata: [
-                        "records": "\(delivery.batch.records.count)", "error": "\(error)", "file": "\(deadLetters.path)",
-                    ])
-                } catch let writeError {
-                    // Not acknowledged: a durable input delivers these records again after a restart.
-                    counters.recordsUndeliverable.increment(by: delivery.batch.records.count)
-                    context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
-                        "error": "\(error)", "dead_letter_error": "\(writeError)",
-                    ])
-                    failure = PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot dead-letter: \(writeError)")
-                    continue
-                }
-            }
-            delivery.pending.settle()
         }
         return failure
     }

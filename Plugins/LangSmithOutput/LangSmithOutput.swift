@@ -2,7 +2,7 @@ import TraceTailCore
 
 /// Sends spans to LangSmith as runs (`POST {endpoint}/runs/batch`, `x-api-key`). Spans are gathered per trace
 /// until it is quiet, so that each run can name its root (`trace_id`) and carry its `dotted_order`.
-public struct LangSmithOutput: Output {
+public struct LangSmithOutput: GatheringOutput {
     public struct Configuration: Decodable, Sendable {
         public var endpoint = "https://api.smith.langchain.com"
         public var apiKey: Secret
@@ -39,7 +39,7 @@ public struct LangSmithOutput: Output {
         PluginOption("trace_quiet", "duration", default: "2s", "A trace's runs are sent once no span joined it for this long."),
     ] + HTTPSettings.options
 
-    let accumulator: RecordAccumulator
+    public let accumulator: RecordAccumulator
 
     public init(configuration: Configuration, context: PluginContext) {
         let sender = HTTPSender(url: configuration.endpoint + "/runs/batch", settings: configuration.http,
@@ -51,13 +51,6 @@ public struct LangSmithOutput: Output {
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 
-    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
-        try await accumulator.add(batch, settled: settled)
-    }
-
-    public func flush() async throws {
-        await accumulator.drain()
-    }
 }
 
 /// The `runs/batch` body for spans of one trace (WIRE.md §5).

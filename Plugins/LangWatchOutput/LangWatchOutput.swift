@@ -3,7 +3,7 @@ import TraceTailCore
 /// Sends traces to the LangWatch collector REST API (`POST {endpoint}/api/collector`): one trace per request,
 /// at most 200 spans, sent once the trace has been quiet for `trace_quiet` (a span changed and re-sent under the
 /// same id within an hour is discarded by the server, so each span goes once, when its trace is complete).
-public struct LangWatchOutput: Output {
+public struct LangWatchOutput: GatheringOutput {
     public struct Configuration: Decodable, Sendable {
         public var endpoint = "https://app.langwatch.ai"
         public var apiKey: Secret
@@ -46,7 +46,7 @@ public struct LangWatchOutput: Output {
         PluginOption("trace_quiet", "duration", default: "2s", "A trace is sent once no span joined it for this long (or when it has 200 spans)."),
     ] + HTTPSettings.options
 
-    let accumulator: RecordAccumulator
+    public let accumulator: RecordAccumulator
 
     public init(configuration: Configuration, context: PluginContext) {
         var headers = [("X-Auth-Token", configuration.apiKey.value), ("Authorization", "Bearer \(configuration.apiKey.value)")]
@@ -58,13 +58,6 @@ public struct LangWatchOutput: Output {
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 
-    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
-        try await accumulator.add(batch, settled: settled)
-    }
-
-    public func flush() async throws {
-        await accumulator.drain()
-    }
 }
 
 /// The collector request body (WIRE.md §1.3) for spans of one trace.

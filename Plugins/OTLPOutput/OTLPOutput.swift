@@ -6,7 +6,7 @@ import Glibc
 
 /// Sends spans to any OTLP/HTTP endpoint — an OpenTelemetry Collector gateway, LangWatch's `/api/otel/v1/traces`,
 /// or LangWatch's governance ingest (`…/api/ingest/otel/<sourceId>` with a `lw_is_…` bearer secret).
-public final class OTLPOutput: Output {
+public final class OTLPOutput: GatheringOutput {
     public enum Encoding: String, ConfigChoice {
         case protobuf, json
     }
@@ -74,7 +74,7 @@ public final class OTLPOutput: Output {
         PluginOption("resource", "mapping", default: "{}", "More resource attributes (host.name is added)."),
     ] + HTTPSettings.options
 
-    let accumulator: RecordAccumulator
+    public let accumulator: RecordAccumulator
 
     public init(configuration: Configuration, context: PluginContext) {
         var headers: [(String, String)] = []
@@ -88,13 +88,6 @@ public final class OTLPOutput: Output {
         accumulator = RecordAccumulator(settings: configuration.http, delivery: delivery)
     }
 
-    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
-        try await accumulator.add(batch, settled: settled)
-    }
-
-    public func flush() async throws {
-        await accumulator.drain()
-    }
 }
 
 /// The OTLP request bodies and the reading of replies.

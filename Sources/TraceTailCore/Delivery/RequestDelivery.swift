@@ -87,3 +87,19 @@ extension RecordAccumulator {
         self.init(limits: limits, groupKey: groupKey, deliver: deliver)
     }
 }
+
+/// An output that gathers batches into requests: it takes batches into its accumulator and settles them when
+/// their requests went out; at shutdown it sends what it holds.
+public protocol GatheringOutput: Output {
+    var accumulator: RecordAccumulator { get }
+}
+
+extension GatheringOutput {
+    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
+        try await accumulator.add(batch, settled: settled)
+    }
+
+    public func flush() async throws {
+        await accumulator.drain()
+    }
+}

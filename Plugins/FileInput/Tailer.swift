@@ -78,6 +78,7 @@ struct Tailer {
 
     mutating func run() async throws {
         discover(startup: true)
+        var lastDiscovery = ContinuousClock.now
         while true {
             try Task.checkCancellation()
             let progressed = try await readAll()
@@ -93,7 +94,12 @@ struct Tailer {
             }
             if !progressed {
                 try await waitForChange()
+            }
+            // Look for new, renamed and deleted files after every wait, and at least every poll interval while
+            // busy files keep the reader from waiting.
+            if !progressed || ContinuousClock.now - lastDiscovery >= configuration.pollInterval.duration {
                 discover(startup: false)
+                lastDiscovery = .now
             }
         }
     }

@@ -11,16 +11,16 @@ final class Tailing: @unchecked Sendable {
     let data: String
     let output: RecordingOutput
 
-    convenience init(_ name: String = #function) {
+    convenience init(_ name: String = #function, output: RecordingOutput = RecordingOutput()) {
         let root = temporaryDirectory(name)
-        self.init(sharing: LogWriter(directory: root + "/logs"), data: root + "/data")
+        self.init(sharing: LogWriter(directory: root + "/logs"), data: root + "/data", output: output)
     }
 
     /// A run over the same logs and data directory as an earlier one.
-    init(sharing logs: LogWriter, data: String) {
+    init(sharing logs: LogWriter, data: String, output: RecordingOutput = RecordingOutput()) {
         self.logs = logs
         self.data = data
-        output = RecordingOutput()
+        self.output = output
     }
 
     /// The raw text of every delivered record, in delivery order.
@@ -101,6 +101,21 @@ final class Tailing: @unchecked Sendable {
             tailing.logs.lines(0..<10, to: "late.log")
             try FileManager.default.createDirectory(atPath: tailing.logs.directory + "/sub", withIntermediateDirectories: true)
             tailing.logs.lines(0..<20, to: "later.log")
+        }
+        let report = DeliveryReport(written: tailing.logs.written, delivered: tailing.delivered)
+        #expect(report.missing.isEmpty && report.duplicated.isEmpty, "\(report)")
+    }
+
+    @Test func newFilesAreFoundWhileABacklogIsBeingRead() async throws {
+        // A slow output keeps the reader busy with a large file for seconds: discovery must go on meanwhile.
+        let tailing = Tailing(output: RecordingOutput(.init(delay: .milliseconds(20))))
+        tailing.logs.lines(0..<100_000, to: "backlog.log")
+        try await tailing.run(tailing.input("poll_interval: 100ms, read_chunk: 64KiB"), expecting: 100_010) {
+            try await Task.sleep(for: .milliseconds(300))
+            tailing.logs.lines(0..<10, to: "new.log")
+            try await eventually(timeout: .seconds(20)) { tailing.delivered.contains("new.log#9") }
+            let backlog = tailing.delivered.filter { $0.hasPrefix("backlog.log") }.count
+            #expect(backlog < 100_000, "the new file was found only after the backlog was read")
         }
         let report = DeliveryReport(written: tailing.logs.written, delivered: tailing.delivered)
         #expect(report.missing.isEmpty && report.duplicated.isEmpty, "\(report)")

@@ -16,7 +16,7 @@ public struct ConsoleOutput: DirectOutput {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            format = try container.decodeIfPresent(Format.self, forKey: .format) ?? format
+            try container.decode(.format, into: &format)
         }
 
         enum CodingKeys: String, CodingKey { case format }

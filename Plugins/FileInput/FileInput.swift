@@ -58,20 +58,20 @@ public final class FileInput: Input {
             guard !include.isEmpty else {
                 throw ConfigValueError("give at least one glob", codingPath: container.codingPath + [CodingKeys.include])
             }
-            exclude = try container.decodeIfPresent([String].self, forKey: .exclude) ?? exclude
-            startAt = try container.decodeIfPresent(StartAt.self, forKey: .startAt) ?? startAt
-            watch = try container.decodeIfPresent(WatchMode.self, forKey: .watch) ?? watch
-            pollInterval = try container.decodeIfPresent(ConfigDuration.self, forKey: .pollInterval) ?? pollInterval
-            fingerprintBytes = try container.decodeIfPresent(Int.self, forKey: .fingerprintBytes) ?? fingerprintBytes
-            maxLineBytes = try container.decodeIfPresent(ByteSize.self, forKey: .maxLineBytes) ?? maxLineBytes
+            try container.decode(.exclude, into: &exclude)
+            try container.decode(.startAt, into: &startAt)
+            try container.decode(.watch, into: &watch)
+            try container.decode(.pollInterval, into: &pollInterval)
+            try container.decode(.fingerprintBytes, into: &fingerprintBytes)
+            try container.decode(.maxLineBytes, into: &maxLineBytes)
             partialLineTimeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .partialLineTimeout)
             multiline = try container.decodeIfPresent(MultilineJoiner.Settings.self, forKey: .multiline)
-            maxOpenFiles = try container.decodeIfPresent(Int.self, forKey: .maxOpenFiles) ?? maxOpenFiles
-            closeInactive = try container.decodeIfPresent(ConfigDuration.self, forKey: .closeInactive) ?? closeInactive
-            rotateWait = try container.decodeIfPresent(ConfigDuration.self, forKey: .rotateWait) ?? rotateWait
-            checkpointInterval = try container.decodeIfPresent(ConfigDuration.self, forKey: .checkpointInterval) ?? checkpointInterval
-            pruneAfter = try container.decodeIfPresent(ConfigDuration.self, forKey: .pruneAfter) ?? pruneAfter
-            readChunk = try container.decodeIfPresent(ByteSize.self, forKey: .readChunk) ?? readChunk
+            try container.decode(.maxOpenFiles, into: &maxOpenFiles)
+            try container.decode(.closeInactive, into: &closeInactive)
+            try container.decode(.rotateWait, into: &rotateWait)
+            try container.decode(.checkpointInterval, into: &checkpointInterval)
+            try container.decode(.pruneAfter, into: &pruneAfter)
+            try container.decode(.readChunk, into: &readChunk)
             if let encoding = try container.decodeIfPresent(String.self, forKey: .encoding), encoding.lowercased() != "utf-8" {
                 throw ConfigValueError("only utf-8 is supported (invalid bytes are replaced)",
                                        codingPath: container.codingPath + [CodingKeys.encoding])

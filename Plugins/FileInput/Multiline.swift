@@ -36,8 +36,8 @@ struct MultilineJoiner {
             guard (startPattern == nil) != (continuePattern == nil) else {
                 throw ConfigValueError("give exactly one of start_pattern and continue_pattern", codingPath: container.codingPath)
             }
-            timeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .timeout) ?? timeout
-            maxLines = try container.decodeIfPresent(Int.self, forKey: .maxLines) ?? maxLines
+            try container.decode(.timeout, into: &timeout)
+            try container.decode(.maxLines, into: &maxLines)
         }
 
         func startsRecord(_ line: UnsafeRawBufferPointer) -> Bool {

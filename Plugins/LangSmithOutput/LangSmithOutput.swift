@@ -20,8 +20,8 @@ public struct LangSmithOutput: GatheringOutput {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             endpoint = try container.decodeIfPresent(EndpointURL.self, forKey: .endpoint)?.value ?? endpoint
             apiKey = try container.decode(Secret.self, forKey: .apiKey)
-            project = try container.decodeIfPresent(String.self, forKey: .project) ?? project
-            traceQuiet = try container.decodeIfPresent(ConfigDuration.self, forKey: .traceQuiet) ?? traceQuiet
+            try container.decode(.project, into: &project)
+            try container.decode(.traceQuiet, into: &traceQuiet)
             var defaults = HTTPSettings()
             defaults.compression = .none
             defaults.batchSpans = 500

@@ -23,7 +23,7 @@ public struct LangWatchOutput: GatheringOutput {
             endpoint = try container.decodeIfPresent(EndpointURL.self, forKey: .endpoint)?.value ?? endpoint
             apiKey = try container.decode(Secret.self, forKey: .apiKey)
             projectID = try container.decodeIfPresent(String.self, forKey: .projectID)
-            traceQuiet = try container.decodeIfPresent(ConfigDuration.self, forKey: .traceQuiet) ?? traceQuiet
+            try container.decode(.traceQuiet, into: &traceQuiet)
             var defaults = HTTPSettings()
             defaults.compression = .none // the collector does not decompress
             defaults.batchSpans = 200

@@ -33,7 +33,7 @@ public final class OTLPOutput: GatheringOutput {
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             endpoint = try container.decode(EndpointURL.self, forKey: .endpoint).value
-            encoding = try container.decodeIfPresent(Encoding.self, forKey: .encoding) ?? encoding
+            try container.decode(.encoding, into: &encoding)
             bearerSecret = try container.decodeIfPresent(Secret.self, forKey: .bearerSecret)
             if let file = try container.decodeIfPresent(String.self, forKey: .bearerSecretFile) {
                 guard bearerSecret == nil else {
@@ -45,8 +45,8 @@ public final class OTLPOutput: GatheringOutput {
                     throw ConfigValueError("\(error)", codingPath: container.codingPath + [CodingKeys.bearerSecretFile])
                 }
             }
-            serviceName = try container.decodeIfPresent(String.self, forKey: .serviceName) ?? serviceName
-            resource = try container.decodeIfPresent([String: String].self, forKey: .resource) ?? resource
+            try container.decode(.serviceName, into: &serviceName)
+            try container.decode(.resource, into: &resource)
             var defaults = HTTPSettings()
             if endpoint.contains("/api/ingest/otel/") {
                 // 60 requests a minute: few, large requests.

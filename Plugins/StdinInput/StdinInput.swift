@@ -13,7 +13,7 @@ public struct StdinInput: Input {
 
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            maxLineBytes = try container.decodeIfPresent(ByteSize.self, forKey: .maxLineBytes) ?? maxLineBytes
+            try container.decode(.maxLineBytes, into: &maxLineBytes)
             guard maxLineBytes.bytes > 0 else {
                 throw DecodingError.dataCorruptedError(forKey: .maxLineBytes, in: container,
                                                        debugDescription: "max_line_bytes must be greater than zero")

@@ -287,3 +287,10 @@ struct UnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func superDecoder() throws -> any Decoder { try next() }
 }
+
+extension KeyedDecodingContainer {
+    /// An option with a default: replaces `value` with the key's value when the key is given.
+    public func decode<T: Decodable>(_ key: Key, into value: inout T) throws {
+        if let decoded = try decodeIfPresent(T.self, forKey: key) { value = decoded }
+    }
+}

@@ -14,8 +14,8 @@ public struct ServiceSettings: Sendable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        dataDirectory = try container.decodeIfPresent(String.self, forKey: .dataDirectory) ?? dataDirectory
-        gracePeriod = try container.decodeIfPresent(ConfigDuration.self, forKey: .gracePeriod) ?? gracePeriod
+        try container.decode(.dataDirectory, into: &dataDirectory)
+        try container.decode(.gracePeriod, into: &gracePeriod)
     }
 }
 
@@ -33,8 +33,8 @@ public struct QueueSettings: Sendable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        maxBatches = try container.decodeIfPresent(Int.self, forKey: .maxBatches) ?? maxBatches
-        maxBytes = try container.decodeIfPresent(ByteSize.self, forKey: .maxBytes) ?? maxBytes
+        try container.decode(.maxBatches, into: &maxBatches)
+        try container.decode(.maxBytes, into: &maxBytes)
         guard maxBatches > 0, maxBytes.bytes > 0 else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: decoder.codingPath, debugDescription: "queue bounds must be greater than zero"))

@@ -41,16 +41,16 @@ public struct HTTPSettings: Sendable, Decodable {
     public init(from decoder: any Decoder, defaults: HTTPSettings) throws {
         self = defaults
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        timeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .timeout) ?? timeout
-        headers = try container.decodeIfPresent([String: String].self, forKey: .headers) ?? headers
-        compression = try container.decodeIfPresent(Compression.self, forKey: .compression) ?? compression
-        concurrency = try container.decodeIfPresent(Int.self, forKey: .concurrency) ?? concurrency
-        initialBackoff = try container.decodeIfPresent(ConfigDuration.self, forKey: .initialBackoff) ?? initialBackoff
-        maxBackoff = try container.decodeIfPresent(ConfigDuration.self, forKey: .maxBackoff) ?? maxBackoff
-        maxRetryDuration = try container.decodeIfPresent(ConfigDuration.self, forKey: .maxRetryDuration) ?? maxRetryDuration
-        batchSpans = try container.decodeIfPresent(Int.self, forKey: .batchSpans) ?? batchSpans
-        batchBytes = try container.decodeIfPresent(ByteSize.self, forKey: .batchBytes) ?? batchBytes
-        batchWait = try container.decodeIfPresent(ConfigDuration.self, forKey: .batchWait) ?? batchWait
+        try container.decode(.timeout, into: &timeout)
+        try container.decode(.headers, into: &headers)
+        try container.decode(.compression, into: &compression)
+        try container.decode(.concurrency, into: &concurrency)
+        try container.decode(.initialBackoff, into: &initialBackoff)
+        try container.decode(.maxBackoff, into: &maxBackoff)
+        try container.decode(.maxRetryDuration, into: &maxRetryDuration)
+        try container.decode(.batchSpans, into: &batchSpans)
+        try container.decode(.batchBytes, into: &batchBytes)
+        try container.decode(.batchWait, into: &batchWait)
         for (key, value) in [(CodingKeys.concurrency, concurrency), (.batchSpans, batchSpans)] where value < 1 {
             throw ConfigValueError("must be at least 1", codingPath: container.codingPath + [key])
         }

@@ -25,10 +25,10 @@ public struct ParserSettings: Sendable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        onError = try container.decodeIfPresent(ParseFailurePolicy.self, forKey: .onError) ?? onError
-        aliases = try container.decodeIfPresent(Bool.self, forKey: .aliases) ?? aliases
-        map = try container.decodeIfPresent([String: String].self, forKey: .map) ?? map
-        drop = try container.decodeIfPresent([String].self, forKey: .drop) ?? drop
+        try container.decode(.onError, into: &onError)
+        try container.decode(.aliases, into: &aliases)
+        try container.decode(.map, into: &map)
+        try container.decode(.drop, into: &drop)
         traceIDFrom = try container.decodeIfPresent(String.self, forKey: .traceIDFrom)
         spanType = try container.decodeIfPresent(SpanType.self, forKey: .spanType)
     }

@@ -19,7 +19,7 @@ import TraceTailCore
             service: { data_dir: \(data), grace_period: 5s }
             pipelines:
               tail:
-                input: { type: file, include: ["\(logs)/*.log"], poll_interval: 50ms }
+                input: { type: file, include: ["\(logs)/*.log"], poll_interval: 50ms, read_chunk: 64KiB }
                 outputs: [ { type: console, format: json } ]
                 queue: { max_batches: 4, max_bytes: 1MiB }
             """.write(toFile: path, atomically: true, encoding: .utf8)
@@ -34,7 +34,8 @@ import TraceTailCore
 
         // Nobody reads standard output: the console blocks once the pipe is full, with batches in flight.
         let first = try RunningProcess(["run", "-c", config], readOutput: false)
-        try await Task.sleep(for: .seconds(2))
+        try await first.waitFor(timeout: .seconds(20)) { $0.stderr.contains("following file") }
+        try await Task.sleep(for: .seconds(3))
         first.signal(SIGKILL)
         let killed = try await first.wait(timeout: .seconds(10))
         let beforeKill = spans(killed.stdout)

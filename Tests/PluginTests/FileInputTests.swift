@@ -108,9 +108,10 @@ final class Tailing: @unchecked Sendable {
 
     @Test func newFilesAreFoundWhileABacklogIsBeingRead() async throws {
         // A slow output keeps the reader busy with a large file for seconds: discovery must go on meanwhile.
-        let tailing = Tailing(output: RecordingOutput(.init(delay: .milliseconds(20))))
+        // About 100 batches of 16 KiB at 50 ms each: some 5 s of backlog.
+        let tailing = Tailing(output: RecordingOutput(.init(delay: .milliseconds(50))))
         tailing.logs.lines(0..<100_000, to: "backlog.log")
-        try await tailing.run(tailing.input("poll_interval: 100ms, read_chunk: 64KiB"), expecting: 100_010) {
+        try await tailing.run(tailing.input("poll_interval: 100ms, read_chunk: 16KiB"), expecting: 100_010) {
             try await Task.sleep(for: .milliseconds(300))
             tailing.logs.lines(0..<10, to: "new.log")
             try await eventually(timeout: .seconds(20)) { tailing.delivered.contains("new.log#9") }

@@ -69,10 +69,12 @@ public struct KeyValueParser: Parser {
     let configuration: Configuration
     let mapper: FieldMapper
     let failures: ParseFailureHandler
+    let scanner: LogfmtScanner
 
     public init(configuration: Configuration, context: PluginContext) {
         self.configuration = configuration
         mapper = FieldMapper(configuration.settings)
+        scanner = LogfmtScanner(pairSeparator: configuration.pairSeparator, valueSeparator: configuration.valueSeparator)
         failures = ParseFailureHandler(policy: configuration.settings.onError, context: context)
     }
 
@@ -87,13 +89,13 @@ public struct KeyValueParser: Parser {
                         matched = pattern.match(line) { name, range in
                             let text = UnsafeRawBufferPointer(rebasing: line[range])
                             if let pairsFrom = configuration.pairsFrom, pairsFrom.utf8.elementsEqual(name) {
-                                scanPairs(text) { fields.add($0, $1) }
+                                scanner.scan(text) { fields.add($0, $1) }
                             } else {
                                 fields.add(name, .inferred(text))
                             }
                         }
                     } else {
-                        matched = scanPairs(line) { fields.add($0, $1) } > 0
+                        matched = scanner.scan(line) { fields.add($0, $1) } > 0
                     }
                 }
                 if !matched {
@@ -103,12 +105,5 @@ public struct KeyValueParser: Parser {
             }
         }
         failures.settle(failed, in: &batch)
-    }
-
-    /// Scans logfmt pairs; returns how many it found.
-    @discardableResult
-    func scanPairs(_ text: UnsafeRawBufferPointer, _ pair: (UnsafeRawBufferPointer, RawValue) -> Void) -> Int {
-        LogfmtScanner(pairSeparator: configuration.pairSeparator, valueSeparator: configuration.valueSeparator)
-            .scan(text, pair)
     }
 }

@@ -4,48 +4,62 @@ import TraceTailCore
 ///
 /// Bare values run to the next pair separator (so `a=b=c` gives `a` = `b=c`) and are typed (numbers, booleans);
 /// quoted values are strings with `\"`, `\\`, `\n`, `\t`, `\r` and `\uXXXX` escapes; a key without a value is `true`.
-struct LogfmtScanner {
-    let pairSeparator: UInt8
+struct LogfmtScanner: Sendable {
     let valueSeparator: UInt8
+    /// Each byte's class: `separator` bits for pair separators, `endsKey` for what ends a key.
+    private let classes: [UInt8]
+    private static let separator: UInt8 = 1
+    private static let endsKey: UInt8 = 2
 
-    private func isSeparator(_ byte: UInt8) -> Bool {
-        byte == pairSeparator || (pairSeparator == UInt8(ascii: " ") && (byte == 0x09 || byte == 0x0D || byte == 0x0A))
+    init(pairSeparator: UInt8, valueSeparator: UInt8) {
+        self.valueSeparator = valueSeparator
+        var classes = [UInt8](repeating: 0, count: 256)
+        let separators = pairSeparator == UInt8(ascii: " ") ? [pairSeparator, 0x09, 0x0D, 0x0A] : [pairSeparator]
+        for byte in separators { classes[Int(byte)] = Self.separator | Self.endsKey }
+        classes[Int(valueSeparator)] |= Self.endsKey
+        self.classes = classes
     }
 
     /// Calls `pair` for every pair in `text` (key and value borrowed for the call); returns how many there were.
+    @discardableResult
     func scan(_ text: UnsafeRawBufferPointer, _ pair: (UnsafeRawBufferPointer, RawValue) -> Void) -> Int {
-        var index = 0
-        var count = 0
-        let end = text.count
-        var unescaped: [UInt8] = []
-        while index < end {
-            while index < end && isSeparator(text[index]) { index += 1 }
-            guard index < end else { break }
-            let keyStart = index
-            while index < end && text[index] != valueSeparator && !isSeparator(text[index]) { index += 1 }
-            let key = UnsafeRawBufferPointer(rebasing: text[keyStart..<index])
-            let hasValue = index < end && text[index] == valueSeparator
-            if hasValue { index += 1 }
-            guard !key.isEmpty else {
-                while index < end && !isSeparator(text[index]) { index += 1 }
-                continue
+        classes.withUnsafeBufferPointer { classes in
+            var index = 0
+            var count = 0
+            let end = text.count
+            var unescaped: [UInt8] = []
+            func runs(while wanted: UInt8, _ index: inout Int) {
+                while index < end && classes[Int(text[index])] & wanted == 0 { index += 1 }
             }
-            count += 1
-            if !hasValue {
-                pair(key, .bool(true))
-            } else if index < end && text[index] == UInt8(ascii: "\"") {
-                if let plain = quoted(text, &index, into: &unescaped) {
-                    pair(key, .text(plain))
-                } else {
-                    unescaped.withUnsafeBytes { pair(key, .text($0)) }
+            while index < end {
+                while index < end && classes[Int(text[index])] & Self.separator != 0 { index += 1 }
+                guard index < end else { break }
+                let keyStart = index
+                runs(while: Self.endsKey, &index)
+                let key = UnsafeRawBufferPointer(rebasing: text[keyStart..<index])
+                let hasValue = index < end && text[index] == valueSeparator
+                if hasValue { index += 1 }
+                guard !key.isEmpty else {
+                    runs(while: Self.separator, &index)
+                    continue
                 }
-            } else {
-                let valueStart = index
-                while index < end && !isSeparator(text[index]) { index += 1 }
-                pair(key, .inferred(UnsafeRawBufferPointer(rebasing: text[valueStart..<index])))
+                count += 1
+                if !hasValue {
+                    pair(key, .bool(true))
+                } else if index < end && text[index] == UInt8(ascii: "\"") {
+                    if let plain = quoted(text, &index, into: &unescaped) {
+                        pair(key, .text(plain))
+                    } else {
+                        unescaped.withUnsafeBytes { pair(key, .text($0)) }
+                    }
+                } else {
+                    let valueStart = index
+                    runs(while: Self.separator, &index)
+                    pair(key, .inferred(UnsafeRawBufferPointer(rebasing: text[valueStart..<index])))
+                }
             }
+            return count
         }
-        return count
     }
 
     /// Reads a quoted value starting at its opening quote and leaves `index` after the closing quote. Returns the

@@ -29,27 +29,28 @@ bool kept_whole(const tt_json_parser &p, std::string_view key) {
     return false;
 }
 
-/// Adds a field named `key` (top level, pointing into the DOM) or, when `key` is empty and `nested`, the path.
-void add(tt_json_parser &p, tt_json_field field, std::string_view key, bool nested) {
+/// Appends a zeroed field named `key` (top level, pointing into the DOM) or, when `nested`, the current path. The
+/// caller fills the value in place (a field built on the stack and copied in stalls on the copy).
+tt_json_field &push(tt_json_parser &p, std::string_view key, bool nested) {
+    tt_json_field &field = p.fields.emplace_back();
     if (nested) {
-        p.built_keys.emplace_back(p.fields.size(), p.keys.size());
+        p.built_keys.emplace_back(p.fields.size() - 1, p.keys.size());
         field.key_length = p.path.size();
         p.keys.append(p.path);
     } else {
         field.key = key.data();
         field.key_length = key.size();
     }
-    p.fields.push_back(field);
+    return field;
 }
 
 void add_raw(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested) {
-    tt_json_field field{};
-    field.kind = TT_JSON_RAW;
     size_t offset = p.raw.size();
     p.raw.append(simdjson::minify(value));
-    field.value_length = p.raw.size() - offset;
     p.built_values.emplace_back(p.fields.size(), offset);
-    add(p, field, key, nested);
+    tt_json_field &field = push(p, key, nested);
+    field.kind = TT_JSON_RAW;
+    field.value_length = p.raw.size() - offset;
 }
 
 void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested);
@@ -66,7 +67,6 @@ void walk_object(tt_json_parser &p, simdjson::dom::object object) {
 }
 
 void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested) {
-    tt_json_field field{};
     switch (value.type()) {
     case simdjson::dom::element_type::OBJECT:
         if (!nested && kept_whole(p, key)) return add_raw(p, value, key, false);
@@ -76,32 +76,40 @@ void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key,
         return add_raw(p, value, key, nested);
     case simdjson::dom::element_type::STRING: {
         std::string_view text = value.get_string().value_unsafe();
+        tt_json_field &field = push(p, key, nested);
         field.kind = TT_JSON_STRING;
         field.value = text.data();
         field.value_length = text.size();
-        break;
+        return;
     }
-    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::INT64: {
+        tt_json_field &field = push(p, key, nested);
         field.kind = TT_JSON_INT;
         field.integer = value.get_int64().value_unsafe();
-        break;
-    case simdjson::dom::element_type::UINT64:
+        return;
+    }
+    case simdjson::dom::element_type::UINT64: {
+        tt_json_field &field = push(p, key, nested);
         field.kind = TT_JSON_DOUBLE;
         field.number = double(value.get_uint64().value_unsafe());
-        break;
-    case simdjson::dom::element_type::DOUBLE:
+        return;
+    }
+    case simdjson::dom::element_type::DOUBLE: {
+        tt_json_field &field = push(p, key, nested);
         field.kind = TT_JSON_DOUBLE;
         field.number = value.get_double().value_unsafe();
-        break;
-    case simdjson::dom::element_type::BOOL:
+        return;
+    }
+    case simdjson::dom::element_type::BOOL: {
+        tt_json_field &field = push(p, key, nested);
         field.kind = TT_JSON_BOOL;
         field.integer = value.get_bool().value_unsafe() ? 1 : 0;
-        break;
-    case simdjson::dom::element_type::NULL_VALUE:
-        field.kind = TT_JSON_NULL;
-        break;
+        return;
     }
-    add(p, field, key, nested);
+    case simdjson::dom::element_type::NULL_VALUE:
+        push(p, key, nested).kind = TT_JSON_NULL;
+        return;
+    }
 }
 
 } // namespace

@@ -4,9 +4,10 @@
 /// Parsers call `map(_:_:)` with a closure that adds the fields of one record; the mapper then derives what
 /// depends on several fields (end time from a duration, span name and type, a trace id from `trace_id_from`).
 public struct FieldMapper: Sendable {
-    /// Where a field goes.
-    enum Target: Sendable, Equatable {
-        case attribute(String, Coercion)
+    /// Where a field goes. The tables name attributes (`Target<String>`); the mapper numbers them
+    /// (`Target<Int32>`, an index into `attributeNames`) so that its hot path copies no strings.
+    enum Target<Name: Sendable & Equatable>: Sendable, Equatable {
+        case attribute(Name, Coercion)
         case traceID, spanID, parentSpanID
         case name, message
         case startTime, endTime
@@ -16,6 +17,27 @@ public struct FieldMapper: Sendable {
         case error, stacktrace
         case cost
         case spanType
+
+        /// The same target with its attribute name replaced.
+        func renamed<Other>(_ rename: (Name) -> Other) -> Target<Other> {
+            switch self {
+            case .attribute(let name, let coercion): return .attribute(rename(name), coercion)
+            case .traceID: return .traceID
+            case .spanID: return .spanID
+            case .parentSpanID: return .parentSpanID
+            case .name: return .name
+            case .message: return .message
+            case .startTime: return .startTime
+            case .endTime: return .endTime
+            case .duration(let unit): return .duration(unit)
+            case .input: return .input
+            case .output: return .output
+            case .error: return .error
+            case .stacktrace: return .stacktrace
+            case .cost: return .cost
+            case .spanType: return .spanType
+            }
+        }
     }
 
     /// The type an attribute must have.
@@ -28,8 +50,8 @@ public struct FieldMapper: Sendable {
                                           "labels", "finish_reasons", "stacktrace", "stack"]
 
     /// The built-in aliases: common log field names → span fields and gen_ai.* attributes.
-    static let aliases: [String: Target] = {
-        var table: [String: Target] = [
+    static let aliases: [String: Target<String>] = {
+        var table: [String: Target<String>] = [
             "model": .attribute("gen_ai.request.model", .string),
             "response_model": .attribute("gen_ai.response.model", .string),
             "prompt_tokens": .attribute("gen_ai.usage.input_tokens", .int),
@@ -73,8 +95,8 @@ public struct FieldMapper: Sendable {
 
     /// Targets by canonical name: what `map:` may point at, and the types of the GenAI attributes whatever
     /// field name they arrive under.
-    static let targets: [String: Target] = {
-        var table: [String: Target] = [
+    static let targets: [String: Target<String>] = {
+        var table: [String: Target<String>] = [
             "trace_id": .traceID, "span_id": .spanID, "parent_span_id": .parentSpanID, "parent_id": .parentSpanID,
             "name": .name, "start_time": .startTime, "end_time": .endTime, "duration_ms": .duration(1_000_000),
             "duration_s": .duration(1_000_000_000), "duration_ns": .duration(1),
@@ -104,29 +126,67 @@ public struct FieldMapper: Sendable {
 
     /// What the mapper does with one field name.
     struct Resolution: Sendable {
-        var target: Target?
+        var target: Target<Int32>?
         var dropped = false
         /// The field `trace_id_from` names.
         var tracesBy = false
+        /// What the target tells about the span's type and name (found once here, not looked up per record).
+        var marks: Marks = []
+    }
+
+    /// Attributes that decide a span's type and name.
+    struct Marks: OptionSet, Sendable {
+        let rawValue: UInt8
+        /// A model or token counts: an `llm` span.
+        static let llm = Marks(rawValue: 1)
+        /// The operation, which names a span together with the model.
+        static let operation = Marks(rawValue: 2)
+
+        init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        init(attribute name: String) {
+            switch name {
+            case "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens": self = .llm
+            case "gen_ai.operation.name": self = .operation
+            default: self = []
+            }
+        }
     }
 
     public let settings: ParserSettings
     /// Every field name the mapper knows, resolved once: canonical names, then aliases, then the user's renames,
     /// drops and `trace_id_from`. Anything else becomes an attribute under its own name.
     private let resolutions: ByteKeyTable<Resolution>
+    /// The attribute names targets point at.
+    private let attributeNames: [String]
 
     public init(_ settings: ParserSettings) {
         self.settings = settings
-        var entries: [String: Resolution] = Self.targets.mapValues { Resolution(target: $0) }
+        var named: [String: (target: Target<String>?, dropped: Bool, tracesBy: Bool)] =
+            Self.targets.mapValues { ($0, false, false) }
         if settings.aliases {
-            for (key, target) in Self.aliases { entries[key] = Resolution(target: target) }
+            for (key, target) in Self.aliases { named[key] = (target, false, false) }
         }
         for (key, name) in settings.map {
-            entries[key] = Resolution(target: Self.targets[name] ?? .attribute(name, .asIs))
+            named[key] = (Self.targets[name] ?? .attribute(name, .asIs), false, false)
         }
-        for key in settings.drop { entries[key, default: Resolution()].dropped = true }
-        if let key = settings.traceIDFrom { entries[key, default: Resolution()].tracesBy = true }
-        resolutions = ByteKeyTable(entries.map { ($0.key, $0.value) })
+        for key in settings.drop { named[key, default: (nil, false, false)].dropped = true }
+        if let key = settings.traceIDFrom { named[key, default: (nil, false, false)].tracesBy = true }
+
+        var names: [String] = []
+        var numbers: [String: Int32] = [:]
+        resolutions = ByteKeyTable(named.map { key, entry in
+            var marks: Marks = []
+            let target = entry.target?.renamed { name in
+                marks = Marks(attribute: name)
+                if let number = numbers[name] { return number }
+                names.append(name)
+                numbers[name] = Int32(names.count - 1)
+                return Int32(names.count - 1)
+            }
+            return (key, Resolution(target: target, dropped: entry.dropped, tracesBy: entry.tracesBy, marks: marks))
+        })
+        attributeNames = names
     }
 
     /// Maps the fields `extract` adds to one record.
@@ -146,11 +206,16 @@ public struct FieldMapper: Sendable {
         var message: String?
         var explicitType: SpanType?
         var stacktrace: [String]?
+        /// What the mapped fields told about the span's type and name.
+        var marks: Marks = []
+        /// Attributes an earlier parser set, which may decide type and name too.
+        let earlierAttributes: Bool
 
         init(mapper: FieldMapper, record: UnsafeMutablePointer<Record>) {
             self.mapper = mapper
             self.record = record
-            record.pointee.attributes.reserveCapacity(16)
+            earlierAttributes = !record.pointee.attributes.isEmpty
+            record.pointee.attributes.reserveCapacity(8)
         }
 
         /// Adds one extracted field, borrowed from the line.
@@ -163,7 +228,8 @@ public struct FieldMapper: Sendable {
                 record.pointee.traceID = id
             }
             guard let target = resolution.target else { return keep(key, value) }
-            if !apply(target, value) { keep(key, value) } // kept as it came when it does not fit its target
+            guard apply(target, value) else { return keep(key, value) } // kept as it came when it does not fit
+            if !resolution.marks.isEmpty, !value.isNull { marks.formUnion(resolution.marks) }
         }
 
         /// Adds one extracted field.
@@ -179,12 +245,12 @@ public struct FieldMapper: Sendable {
         }
 
         /// Puts a value at its target; false when it does not fit there.
-        private mutating func apply(_ target: Target, _ value: RawValue) -> Bool {
+        private mutating func apply(_ target: Target<Int32>, _ value: RawValue) -> Bool {
             if case .null = value { return true }
             switch target {
             case .attribute(let name, let coercion):
                 guard let typed = FieldMapper.coerce(value, coercion) else { return false }
-                record.pointee.attributes[name] = typed
+                record.pointee.attributes[mapper.attributeNames[Int(name)]] = typed
             case .traceID:
                 guard let id = FieldMapper.traceID(value) else { return false }
                 if mapper.settings.traceIDFrom == nil || record.pointee.traceID == nil { record.pointee.traceID = id }
@@ -243,14 +309,16 @@ public struct FieldMapper: Sendable {
                 let (end, overflow) = start.addingReportingOverflow(duration)
                 record.endTime = overflow ? start : end
             }
-            let model = record.attributes["gen_ai.request.model"]
             if record.type == nil {
-                let tokens = record.attributes["gen_ai.usage.input_tokens"] != nil
-                    || record.attributes["gen_ai.usage.output_tokens"] != nil
-                record.type = mapper.settings.spanType ?? explicitType ?? (model != nil || tokens ? .llm : nil)
+                let llm = marks.contains(.llm) || earlierAttributes && (record.attributes["gen_ai.request.model"] != nil
+                    || record.attributes["gen_ai.usage.input_tokens"] != nil
+                    || record.attributes["gen_ai.usage.output_tokens"] != nil)
+                record.type = mapper.settings.spanType ?? explicitType ?? (llm ? .llm : nil)
             }
             if record.name == nil {
-                if case .string(let operation)? = record.attributes["gen_ai.operation.name"], case .string(let name)? = model {
+                if marks.contains(.operation) || earlierAttributes,
+                   case .string(let operation)? = record.attributes["gen_ai.operation.name"],
+                   case .string(let name)? = record.attributes["gen_ai.request.model"] {
                     record.name = "\(operation) \(name)"
                     if let message { record.attributes["message"] = .string(message) }
                 } else if let message {

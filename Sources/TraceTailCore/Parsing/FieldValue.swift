@@ -57,6 +57,11 @@ public enum RawValue {
         }
     }
 
+    var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
     /// The text of a string-like value.
     var bytes: UnsafeRawBufferPointer? {
         switch self {

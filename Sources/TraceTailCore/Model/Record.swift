@@ -81,6 +81,8 @@ public struct RecordBatch: Sendable {
     public var storage: [UInt8]
     public var records: [Record]
     public var ack: AckToken
+    /// The records arrived as spans (a collector or OTLP relay), not as log lines: parsers leave them alone.
+    public var arrivedAsSpans = false
 
     public init(storage: [UInt8] = [], records: [Record] = [], ack: AckToken) {
         self.storage = storage
@@ -114,6 +116,7 @@ extension RecordBatch {
     /// Some of the records, as a batch of their own with their raw bytes.
     public func subset(_ range: Range<Int>) -> RecordBatch {
         var part = RecordBatch(ack: ack)
+        part.arrivedAsSpans = arrivedAsSpans
         part.records.reserveCapacity(range.count)
         for var record in records[range] {
             let start = part.storage.count

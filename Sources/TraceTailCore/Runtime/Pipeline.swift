@@ -90,7 +90,9 @@ public final class Pipeline: Service {
     private func runParsers(from queue: BoundedQueue<RecordBatch>, to outputQueues: [BoundedQueue<Delivery>]) async -> PipelineError? {
         defer { outputQueues.forEach { $0.finish() } }
         while var batch = await queue.pop() {
-            for parser in parsers { parser.parse(&batch) }
+            if !batch.arrivedAsSpans {
+                for parser in parsers { parser.parse(&batch) }
+            }
             SpanDefaults.apply(to: &batch)
             let token = batch.ack
             let records = batch.records.count

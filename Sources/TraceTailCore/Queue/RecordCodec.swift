@@ -1,0 +1,297 @@
+/// A compact binary form of a whole batch — raw bytes, position and every span field — for disk queues, so that
+/// a batch read back after a restart is the batch that was stored.
+public enum RecordCodec {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    static let version: UInt8 = 1
+
+    /// The batch's records as bytes (its acknowledgement token is not kept: the queue gives its own).
+    public static func encode(_ batch: RecordBatch) -> [UInt8] {
+        var out = ByteWriter(capacity: batch.storage.count + batch.records.count * 160)
+        out.byte(version)
+        out.byte(batch.arrivedAsSpans ? 1 : 0)
+        out.varint(UInt64(batch.records.count))
+        for record in batch.records {
+            out.bytes(batch.raw(record))
+            encode(record, &out)
+        }
+        return out.bytes
+    }
+
+    /// The batch `encode` wrote, with the given token.
+    public static func decode(_ bytes: [UInt8], ack: AckToken) throws(Failure) -> RecordBatch {
+        var input = ByteReader(bytes)
+        guard try input.byte() == version else { throw Failure(description: "unknown record encoding version") }
+        let flags = try input.byte()
+        let count = try input.count()
+        var batch = RecordBatch(ack: ack)
+        batch.arrivedAsSpans = flags & 1 != 0
+        batch.records.reserveCapacity(count)
+        for _ in 0..<count {
+            let raw = try input.bytes()
+            let start = batch.storage.count
+            batch.storage.append(contentsOf: raw)
+            batch.records.append(try decodeRecord(&input, raw: start..<batch.storage.count))
+        }
+        guard input.isAtEnd else { throw Failure(description: "trailing bytes after \(count) records") }
+        return batch
+    }
+
+    private struct Present: OptionSet {
+        let rawValue: UInt16
+        static let traceID = Present(rawValue: 1 << 0)
+        static let spanID = Present(rawValue: 1 << 1)
+        static let parentSpanID = Present(rawValue: 1 << 2)
+        static let name = Present(rawValue: 1 << 3)
+        static let type = Present(rawValue: 1 << 4)
+        static let startTime = Present(rawValue: 1 << 5)
+        static let endTime = Present(rawValue: 1 << 6)
+        static let input = Present(rawValue: 1 << 7)
+        static let output = Present(rawValue: 1 << 8)
+        static let cost = Present(rawValue: 1 << 9)
+        static let parseError = Present(rawValue: 1 << 10)
+    }
+
+    private static func encode(_ record: Record, _ out: inout ByteWriter) {
+        out.string(record.position.source)
+        out.string(record.position.identity)
+        out.varint(record.position.offsets.lowerBound)
+        out.varint(record.position.offsets.upperBound)
+        out.varint(record.observedTime)
+        var present: Present = []
+        if record.traceID != nil { present.insert(.traceID) }
+        if record.spanID != nil { present.insert(.spanID) }
+        if record.parentSpanID != nil { present.insert(.parentSpanID) }
+        if record.name != nil { present.insert(.name) }
+        if record.type != nil { present.insert(.type) }
+        if record.startTime != nil { present.insert(.startTime) }
+        if record.endTime != nil { present.insert(.endTime) }
+        if record.input != nil { present.insert(.input) }
+        if record.output != nil { present.insert(.output) }
+        if record.cost != nil { present.insert(.cost) }
+        if record.parseError != nil { present.insert(.parseError) }
+        out.varint(UInt64(present.rawValue))
+        if let id = record.traceID {
+            out.fixed(id.high)
+            out.fixed(id.low)
+        }
+        if let id = record.spanID { out.fixed(id.value) }
+        if let id = record.parentSpanID { out.fixed(id.value) }
+        if let name = record.name { out.string(name) }
+        if let type = record.type { out.string(type.rawValue) }
+        if let time = record.startTime { out.varint(time) }
+        if let time = record.endTime { out.varint(time) }
+        if let input = record.input { payload(input, &out) }
+        if let output = record.output { payload(output, &out) }
+        if let cost = record.cost { out.fixed(cost.bitPattern) }
+        if let problem = record.parseError { out.string(problem) }
+        switch record.status {
+        case .unset: out.byte(0)
+        case .ok: out.byte(1)
+        case .error(let message, let stacktrace):
+            out.byte(2)
+            out.string(message)
+            out.varint(UInt64(stacktrace.count))
+            for line in stacktrace { out.string(line) }
+        }
+        out.varint(UInt64(record.attributes.count))
+        for (key, value) in record.attributes {
+            out.string(key)
+            attribute(value, &out)
+        }
+    }
+
+    private static func decodeRecord(_ input: inout ByteReader, raw: Range<Int>) throws(Failure) -> Record {
+        let source = try input.string()
+        let identity = try input.string()
+        let lower = try input.varint()
+        let upper = try input.varint()
+        guard lower <= upper else { throw Failure(description: "invalid offsets") }
+        var record = Record(raw: raw, position: SourcePosition(source: source, identity: identity, offsets: lower..<upper),
+                            observedTime: try input.varint())
+        let present = Present(rawValue: UInt16(truncatingIfNeeded: try input.varint()))
+        if present.contains(.traceID) { record.traceID = TraceID(high: try input.fixed(), low: try input.fixed()) }
+        if present.contains(.spanID) { record.spanID = SpanID(try input.fixed()) }
+        if present.contains(.parentSpanID) { record.parentSpanID = SpanID(try input.fixed()) }
+        if present.contains(.name) { record.name = try input.string() }
+        if present.contains(.type) {
+            let name = try input.string()
+            guard let type = SpanType(rawValue: name) else { throw Failure(description: "unknown span type '\(name)'") }
+            record.type = type
+        }
+        if present.contains(.startTime) { record.startTime = try input.varint() }
+        if present.contains(.endTime) { record.endTime = try input.varint() }
+        if present.contains(.input) { record.input = try payload(&input) }
+        if present.contains(.output) { record.output = try payload(&input) }
+        if present.contains(.cost) { record.cost = Double(bitPattern: try input.fixed()) }
+        if present.contains(.parseError) { record.parseError = try input.string() }
+        switch try input.byte() {
+        case 0: record.status = .unset
+        case 1: record.status = .ok
+        case 2:
+            let message = try input.string()
+            var lines: [String] = []
+            for _ in 0..<(try input.count()) { lines.append(try input.string()) }
+            record.status = .error(message: message, stacktrace: lines)
+        default: throw Failure(description: "unknown status")
+        }
+        let attributes = try input.count()
+        record.attributes.reserveCapacity(attributes)
+        for _ in 0..<attributes {
+            let key = try input.string()
+            record.attributes[key] = try attribute(&input)
+        }
+        return record
+    }
+
+    private static func payload(_ payload: SpanPayload, _ out: inout ByteWriter) {
+        switch payload {
+        case .text(let text):
+            out.byte(0)
+            out.string(text)
+        case .json(let value):
+            out.byte(1)
+            var writer = JSONWriter()
+            writer.value(value)
+            out.bytes(writer.bytes)
+        }
+    }
+
+    private static func payload(_ input: inout ByteReader) throws(Failure) -> SpanPayload {
+        switch try input.byte() {
+        case 0: return .text(try input.string())
+        case 1:
+            do {
+                return .json(try JSONReader.parse(try input.bytes()))
+            } catch {
+                throw Failure(description: "invalid JSON payload: \(error)")
+            }
+        default: throw Failure(description: "unknown payload kind")
+        }
+    }
+
+    private static func attribute(_ value: AttributeValue, _ out: inout ByteWriter) {
+        switch value {
+        case .string(let text):
+            out.byte(0)
+            out.string(text)
+        case .int(let number):
+            out.byte(1)
+            out.fixed(UInt64(bitPattern: number))
+        case .double(let number):
+            out.byte(2)
+            out.fixed(number.bitPattern)
+        case .bool(let flag):
+            out.byte(flag ? 4 : 3)
+        case .array(let items):
+            out.byte(5)
+            out.varint(UInt64(items.count))
+            for item in items { attribute(item, &out) }
+        }
+    }
+
+    private static func attribute(_ input: inout ByteReader, depth: Int = 0) throws(Failure) -> AttributeValue {
+        guard depth < 64 else { throw Failure(description: "attribute nested too deeply") }
+        switch try input.byte() {
+        case 0: return .string(try input.string())
+        case 1: return .int(Int64(bitPattern: try input.fixed()))
+        case 2: return .double(Double(bitPattern: try input.fixed()))
+        case 3: return .bool(false)
+        case 4: return .bool(true)
+        case 5:
+            var items: [AttributeValue] = []
+            for _ in 0..<(try input.count()) { items.append(try attribute(&input, depth: depth + 1)) }
+            return .array(items)
+        default: throw Failure(description: "unknown attribute kind")
+        }
+    }
+}
+
+/// Appends little-endian integers, LEB128 varints and length-prefixed bytes.
+struct ByteWriter {
+    var bytes: [UInt8]
+
+    init(capacity: Int) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
+    }
+
+    mutating func fixed(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func bytes(_ data: some Collection<UInt8>) {
+        varint(UInt64(data.count))
+        bytes.append(contentsOf: data)
+    }
+
+    mutating func string(_ text: String) { bytes(text.utf8) }
+}
+
+/// Reads what `ByteWriter` wrote; every read checks the bounds.
+struct ByteReader {
+    private let data: [UInt8]
+    private var index = 0
+
+    init(_ data: [UInt8]) { self.data = data }
+
+    var isAtEnd: Bool { index == data.count }
+
+    private static let truncated = RecordCodec.Failure(description: "truncated record data")
+
+    mutating func byte() throws(RecordCodec.Failure) -> UInt8 {
+        guard index < data.count else { throw Self.truncated }
+        defer { index += 1 }
+        return data[index]
+    }
+
+    mutating func varint() throws(RecordCodec.Failure) -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try byte()
+            guard shift < 64 else { throw RecordCodec.Failure(description: "varint too long") }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+    }
+
+    /// A count of things still to read, each at least a byte: larger than what is left means damage.
+    mutating func count() throws(RecordCodec.Failure) -> Int {
+        let value = try varint()
+        guard value <= UInt64(data.count - index) else { throw Self.truncated }
+        return Int(value)
+    }
+
+    mutating func fixed() throws(RecordCodec.Failure) -> UInt64 {
+        guard data.count - index >= 8 else { throw Self.truncated }
+        var value: UInt64 = 0
+        for shift in 0..<8 { value |= UInt64(data[index + shift]) << (8 * UInt64(shift)) }
+        index += 8
+        return value
+    }
+
+    mutating func bytes() throws(RecordCodec.Failure) -> ArraySlice<UInt8> {
+        let length = try count()
+        defer { index += length }
+        return data[index..<index + length]
+    }
+
+    mutating func string() throws(RecordCodec.Failure) -> String {
+        String(decoding: try bytes(), as: UTF8.self)
+    }
+}

@@ -11,7 +11,7 @@ func plugin(_ name: String, _ extra: [Target.Dependency] = []) -> Target {
     .target(name: name, dependencies: ["TraceTailCore"] + extra, path: "Plugins/\(name)")
 }
 
-let plugins = ["StdinInput", "FileInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput", "LangWatchOutput", "LangSmithOutput"]
+let plugins = ["StdinInput", "FileInput", "WebhookInput", "JSONParser", "KeyValueParser", "ConsoleOutput", "DiscardOutput", "OTLPOutput", "LangWatchOutput", "LangSmithOutput"]
 
 let package = Package(
     name: "TraceTail",
@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -74,6 +75,11 @@ let package = Package(
         ),
         plugin("StdinInput"),
         plugin("FileInput", [.product(name: "DequeModule", package: "swift-collections")]),
+        plugin("WebhookInput", [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         plugin("JSONParser"),
         plugin("KeyValueParser"),
         plugin("ConsoleOutput"),
@@ -95,6 +101,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", dependencies: [
             "TraceTailCore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ], path: "Tests/TestSupport"),
@@ -106,7 +113,9 @@ let package = Package(
             "BuiltinPlugins", "TestSupport",
             .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
         ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["tracetail", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "tracetail", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
     ],
     swiftLanguageModes: [.v6],
     cxxLanguageStandard: .cxx17

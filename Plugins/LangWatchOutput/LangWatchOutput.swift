@@ -77,7 +77,20 @@ enum CollectorPayload {
         "gen_ai.usage.reasoning.output_tokens", "gen_ai.request.temperature", "gen_ai.request.max_tokens",
         "gen_ai.request.top_p", "gen_ai.request.stream", "gen_ai.request.seed", "gen_ai.request.stop_sequences",
         "langwatch.user.id", "langwatch.thread.id", "langwatch.customer.id", "langwatch.labels",
+        "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "langwatch.tokens_estimated",
+        "gen_ai.response.time_to_first_chunk", "langwatch.rag.contexts", "langwatch.evaluations", "langwatch.expected_output",
     ]
+
+    /// Trace metadata keys other than the reserved ones travel as `langwatch.metadata.<key>` attributes.
+    static let metadataPrefix = "langwatch.metadata."
+
+    static func isPlaced(_ key: String) -> Bool { placed.contains(key) || key.hasPrefix(metadataPrefix) }
+
+    /// JSON text an attribute holds (contexts, evaluations), parsed.
+    static func json(_ record: Record, _ attribute: String) -> JSONValue? {
+        guard case .string(let text)? = record.attributes[attribute] else { return nil }
+        return try? JSONReader.parse(Array(text.utf8))
+    }
 
     static func encode(_ records: [Record]) -> [UInt8] {
         var writer = JSONWriter(capacity: 1024 * records.count)
@@ -100,7 +113,21 @@ enum CollectorPayload {
                         var seen = Set<String>()
                         metadata("labels") { $0.array(labels.filter { seen.insert($0).inserted }) { $0.string($1) } }
                     }
+                    var written = Set<String>()
+                    for record in records {
+                        for (key, value) in record.attributes where key.hasPrefix(metadataPrefix) {
+                            let name = String(key.dropFirst(metadataPrefix.count))
+                            if written.insert(name).inserted { metadata(name) { SpanJSON.attribute(value, &$0) } }
+                        }
+                    }
                 }
+            }
+            let evaluations = records.flatMap { json($0, "langwatch.evaluations")?.items ?? [] }
+            if !evaluations.isEmpty { body("evaluations") { $0.array(evaluations) { $0.value($1) } } }
+            if let expected = records.lazy.compactMap({ record -> String? in
+                if case .string(let text)? = record.attributes["langwatch.expected_output"] { text } else { nil }
+            }).first {
+                body.string("expected_output", expected)
             }
         }
         return writer.bytes
@@ -128,7 +155,7 @@ enum CollectorPayload {
                         if let value = record.attributes[attribute] { params(field) { SpanJSON.attribute(value, &$0) } }
                     }
                     // Every other attribute rides along in params: the collector deletes unknown span keys.
-                    for (key, value) in record.attributes where !placed.contains(key) {
+                    for (key, value) in record.attributes where !isPlaced(key) {
                         params(key) { SpanJSON.attribute(value, &$0) }
                     }
                 }
@@ -136,8 +163,13 @@ enum CollectorPayload {
             span("metrics") { writer in
                 writer.object { metrics in
                     for (field, attribute) in [("prompt_tokens", "gen_ai.usage.input_tokens"), ("completion_tokens", "gen_ai.usage.output_tokens"),
-                                               ("reasoning_tokens", "gen_ai.usage.reasoning.output_tokens")] {
+                                               ("reasoning_tokens", "gen_ai.usage.reasoning.output_tokens"),
+                                               ("cache_read_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
+                                               ("cache_creation_input_tokens", "gen_ai.usage.cache_creation.input_tokens")] {
                         if case .int(let count)? = record.attributes[attribute] { metrics.int(field, count) }
+                    }
+                    if case .bool(let estimated)? = record.attributes["langwatch.tokens_estimated"] {
+                        metrics.bool("tokens_estimated", estimated)
                     }
                     if let cost = record.cost { metrics.double("cost", cost) }
                 }
@@ -148,10 +180,11 @@ enum CollectorPayload {
                     timestamps.int("started_at", start)
                     timestamps.int("finished_at", max(start, milliseconds(record.endTime, fallback: record.observedTime)))
                     if case .double(let seconds)? = record.attributes["gen_ai.response.time_to_first_chunk"], seconds >= 0 {
-                        timestamps.int("first_token_at", start + UInt64(seconds * 1000))
+                        timestamps.int("first_token_at", start + UInt64((seconds * 1000).rounded()))
                     }
                 }
             }
+            if let contexts = json(record, "langwatch.rag.contexts") { span.value("contexts", contexts) }
             if case .error(let message, let stacktrace) = record.status {
                 span("error") { writer in
                     writer.object { error in

@@ -34,17 +34,7 @@ public final class OTLPOutput: GatheringOutput {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             endpoint = try container.decode(EndpointURL.self, forKey: .endpoint).value
             try container.decode(.encoding, into: &encoding)
-            bearerSecret = try container.decodeIfPresent(Secret.self, forKey: .bearerSecret)
-            if let file = try container.decodeIfPresent(String.self, forKey: .bearerSecretFile) {
-                guard bearerSecret == nil else {
-                    throw ConfigValueError("give bearer_secret or bearer_secret_file, not both", codingPath: container.codingPath + [CodingKeys.bearerSecretFile])
-                }
-                do {
-                    bearerSecret = Secret(String(decoding: try FileSystem.read(file), as: UTF8.self).trimmingWhitespace())
-                } catch {
-                    throw ConfigValueError("\(error)", codingPath: container.codingPath + [CodingKeys.bearerSecretFile])
-                }
-            }
+            bearerSecret = try container.decodeSecret(.bearerSecret, file: .bearerSecretFile)
             try container.decode(.serviceName, into: &serviceName)
             try container.decode(.resource, into: &resource)
             var defaults = HTTPSettings()

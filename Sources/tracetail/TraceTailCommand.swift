@@ -80,7 +80,7 @@ struct Plugins: ParsableCommand {
         for entry in try BuiltinPlugins.registry().entries {
             let type = entry.type
             print("\(type.kind) (\(entry.stage.rawValue)): \(type.summary)")
-            for option in type.options {
+            for option in entry.options {
                 let requirement = option.defaultValue.map { "default \($0)" } ?? "required"
                 print("    \(option.name): \(option.type), \(requirement). \(option.summary)")
             }

@@ -126,7 +126,7 @@ import TraceTailCore
         #expect(result.stderr == """
             error: \(config):3:43: pipelines.app.input.max_line_bytes: expected a size such as 4096, 64KiB or 10MiB, found 'huge'
             error: \(config):5:15: pipelines.app.parsers[0].type: unknown parser type 'jsn' (known: json, kv)
-            error: \(config):8:9: pipelines.app.outputs[0].colour: unknown key 'colour' (known: type, format)
+            error: \(config):8:9: pipelines.app.outputs[0].colour: unknown key 'colour' (known: type, format, buffer)
             3 errors in \(config)
 
             """)

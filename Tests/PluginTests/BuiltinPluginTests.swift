@@ -19,7 +19,7 @@ func batch(_ lines: [String]) -> RecordBatch {
 @Suite struct BuiltinRegistryTests {
     @Test func everyBuiltinPluginIsRegisteredOnceWithDocumentedOptions() throws {
         let registry = try BuiltinPlugins.registry()
-        #expect(registry.kinds(of: .input) == ["stdin", "file"])
+        #expect(registry.kinds(of: .input) == ["stdin", "file", "webhook"])
         #expect(registry.kinds(of: .parser) == ["json", "kv"])
         #expect(registry.kinds(of: .output) == ["console", "discard", "otlp", "langwatch", "langsmith"])
         for entry in registry.entries {

@@ -48,15 +48,18 @@ public struct ConfiguredPlugin<Instance>: Sendable {
     /// Its place in the pipeline, e.g. `outputs[1]`.
     public var stageName: String
     public var location: SourceLocation
+    /// An output's disk buffer (`buffer: disk`), or nil to hold batches in memory.
+    public var buffer: DiskQueueConfiguration?
     let make: @Sendable (PluginContext) throws -> Instance
 
     public init(
-        kind: String, stageName: String, location: SourceLocation,
+        kind: String, stageName: String, location: SourceLocation, buffer: DiskQueueConfiguration? = nil,
         make: @escaping @Sendable (PluginContext) throws -> Instance
     ) {
         self.kind = kind
         self.stageName = stageName
         self.location = location
+        self.buffer = buffer
         self.make = make
     }
 
@@ -240,14 +243,22 @@ public enum ConfigLoader {
                                                 message: "'\(kind)' is \(entry.stage.withArticle), not \(stage.withArticle) (known: \(known))"))
             return nil
         }
+        // Every output may buffer on disk; the runtime, not the plugin, reads that key.
+        let common = entry.options.dropFirst(entry.type.options.count).map(\.name)
+        var buffer: BufferConfiguration?
+        if let bufferNode = node["buffer"], stage == .output {
+            buffer = ConfigDecoder.decode(BufferConfiguration.self, from: bufferNode, path: path + [AnyCodingKey(stringValue: "buffer")],
+                                          knownKeys: ["type", "max_bytes", "fsync"], diagnostics: &diagnostics)
+            if buffer == nil { return nil }
+        }
         func configured<P: Plugin, Instance>(
             _ type: P.Type, _ upcast: @escaping @Sendable (P) -> Instance
         ) -> ConfiguredPlugin<Instance>? {
             guard let configuration = ConfigDecoder.decode(
-                P.Configuration.self, from: node, path: path, ignoredKeys: ["type"],
-                knownKeys: ["type"] + P.options.map(\.name), diagnostics: &diagnostics)
+                P.Configuration.self, from: node, path: path, ignoredKeys: Set(["type"] + common),
+                knownKeys: ["type"] + P.options.map(\.name) + common, diagnostics: &diagnostics)
             else { return nil }
-            return ConfiguredPlugin(kind: kind, stageName: stageName, location: node.location) { context in
+            return ConfiguredPlugin(kind: kind, stageName: stageName, location: node.location, buffer: buffer?.diskQueue) { context in
                 upcast(try P(configuration: configuration, context: context))
             }
         }

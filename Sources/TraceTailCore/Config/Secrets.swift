@@ -57,3 +57,20 @@ public struct Secret: Sendable, Hashable, Decodable, CustomStringConvertible, Cu
     public var description: String { Redactor.mask }
     public var debugDescription: String { Redactor.mask }
 }
+
+extension KeyedDecodingContainer {
+    /// A secret given inline under `key` or read from the file named under `fileKey` (e.g. a mounted Kubernetes
+    /// secret), not both; nil when neither is there.
+    public func decodeSecret(_ key: Key, file fileKey: Key) throws -> Secret? {
+        let inline = try decodeIfPresent(Secret.self, forKey: key)
+        guard let file = try decodeIfPresent(String.self, forKey: fileKey) else { return inline }
+        guard inline == nil else {
+            throw ConfigValueError("give \(key.stringValue) or \(fileKey.stringValue), not both", codingPath: codingPath + [fileKey])
+        }
+        do {
+            return Secret(String(decoding: try FileSystem.read(file), as: UTF8.self).trimmingWhitespace())
+        } catch {
+            throw ConfigValueError("\(error)", codingPath: codingPath + [fileKey])
+        }
+    }
+}

@@ -74,6 +74,30 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
+    /// The elements of an array.
+    public var items: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    /// A string, or an integer as text (ids may arrive as either).
+    public var text: String? {
+        switch self {
+        case .string(let text): return text
+        case .int(let number): return String(number)
+        default: return nil
+        }
+    }
+
+    /// A number of either kind.
+    public var number: Double? {
+        switch self {
+        case .int(let number): return Double(number)
+        case .double(let number): return number
+        default: return nil
+        }
+    }
+
     /// The value under `key` of an object.
     public subscript(key: String) -> JSONValue? {
         if case .object(let entries) = self { return entries.first { $0.key == key }?.value }

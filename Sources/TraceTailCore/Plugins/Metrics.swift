@@ -18,6 +18,11 @@ public struct MetricsScope: Sendable {
         MetricCounter(label: "tracetail_\(name)", dimensions: dimensions)
     }
 
+    /// A counter with labels beyond the scope's, e.g. a route and a status.
+    public func counter(_ name: String, labels: [(String, String)]) -> MetricCounter {
+        MetricCounter(label: "tracetail_\(name)", dimensions: dimensions + labels)
+    }
+
     /// A gauge named `tracetail_<name>` with this scope's labels.
     public func gauge(_ name: String) -> MetricGauge {
         MetricGauge(label: "tracetail_\(name)", dimensions: dimensions)

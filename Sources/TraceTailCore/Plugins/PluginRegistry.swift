@@ -14,6 +14,12 @@ public struct PluginRegistry: Sendable {
             }
         }
 
+        /// The plugin's options plus those the runtime reads for every plugin of its stage (an output's `buffer`).
+        public var options: [PluginOption] {
+            if case .output = self { return type.options + [BufferConfiguration.option] }
+            return type.options
+        }
+
         public var stage: Stage {
             switch self {
             case .input: return .input

@@ -205,8 +205,9 @@ public final class DiskQueue: Sendable {
         return sequence
     }
 
-    /// The next entry in sequence order, waiting for one; nil once the queue is stopped or the task cancelled.
-    public func next() async -> Entry? {
+    /// The next entry in sequence order, waiting for one (unless `waiting` is false); nil once the queue is
+    /// stopped or the task cancelled.
+    public func next(waiting: Bool = true) async -> Entry? {
         while !Task.isCancelled {
             let found = state.withLock { state -> (Located, Int32)? in
                 guard let located = state.unread.popFirst() else { return nil }
@@ -228,7 +229,7 @@ public final class DiskQueue: Sendable {
                 }
                 return Entry(sequence: located.sequence, payload: payload, appendedAt: located.appendedAt)
             }
-            if state.withLock({ $0.closed }) { return nil }
+            if !waiting || state.withLock({ $0.closed }) { return nil }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let ready = state.withLock { state -> Bool in
@@ -466,10 +467,11 @@ extension DiskQueue {
         }
     }
 
-    /// The next stored batch, its token the entry's sequence; nil once stopped or cancelled. An entry that no
+    /// The next stored batch, its token the entry's sequence; nil once stopped or cancelled (or, not `waiting`,
+    /// when none is there). An entry that no
     /// longer decodes is counted as corrupt and acknowledged.
-    public func nextBatch() async -> RecordBatch? {
-        while let entry = await next() {
+    public func nextBatch(waiting: Bool = true) async -> RecordBatch? {
+        while let entry = await next(waiting: waiting) {
             do {
                 return try RecordCodec.decode(entry.payload, ack: AckToken(entry.sequence))
             } catch {
@@ -478,5 +480,18 @@ extension DiskQueue {
             }
         }
         return nil
+    }
+}
+
+extension DiskQueue {
+    /// An input's side of the queue: emits stored batches until the queue is stopped (or, not `waiting`, until
+    /// none is left). Each record gets its queue entry as identity, so that a batch replayed after a restart
+    /// keeps its span ids.
+    public func emitStored(to emitter: BatchEmitter, waiting: Bool = true) async throws {
+        while var batch = await nextBatch(waiting: waiting) {
+            let entry = "\(identity)/\(batch.ack.sequence)"
+            for index in batch.records.indices { batch.records[index].position.identity = entry }
+            try await emitter.emit(batch)
+        }
     }
 }

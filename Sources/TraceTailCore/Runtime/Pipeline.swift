@@ -116,38 +116,49 @@ public final class Pipeline: Service {
         return nil
     }
 
-    /// Hands one output the batches of its queue, then flushes it.
+    /// Hands one output the batches of its queue (through its disk buffer, with `buffer: disk`), then flushes it.
     private func runOutput(_ index: Int, from queue: BoundedQueue<Delivery>) async -> PipelineError? {
         let (output, context) = outputs[index]
-        let delivered = context.metrics.counter("records_delivered_total")
-        let deadLettered = context.metrics.counter("records_dead_lettered_total")
-        let deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
+        let sender = OutputSender(output: output, context: context, counters: counters, dataDirectory: dataDirectory)
         var failure: PipelineError?
-        while let delivery = await queue.pop() {
-            let count = delivery.batch.records.count
+        if let buffer = spec.outputs[index].buffer {
+            let disk: DiskQueue
             do {
-                try await output.send(delivery.batch) {
-                    delivered.increment(by: count)
-                    delivery.pending.settle()
-                }
+                let name = context.stageName.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+                disk = try DiskQueue(directory: dataDirectory + "/\(String(name))-buffer", settings: buffer.settings,
+                                     metrics: context.metrics)
             } catch {
-                if Task.isCancelled || error is CancellationError { return failure }
-                do {
-                    try deadLetters.write(delivery.batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
-                    deadLettered.increment(by: count)
-                    counters.recordsDeadLettered.increment(by: count)
-                    context.logger.error("batch dead-lettered", metadata: [
-                        "records": "\(count)", "error": "\(error)", "file": "\(deadLetters.path)",
-                    ])
-                    delivery.pending.settle()
-                } catch let writeError {
-                    // Not acknowledged: a durable input delivers these records again after a restart.
-                    counters.recordsUndeliverable.increment(by: count)
-                    context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
-                        "error": "\(error)", "dead_letter_error": "\(writeError)",
-                    ])
-                    failure = PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot dead-letter: \(writeError)")
+                return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot open its disk buffer: \(error)")
+            }
+            // Batches are settled once on disk; a second task sends what the disk holds, an earlier run's first.
+            failure = await withTaskGroup(of: PipelineError?.self) { group in
+                group.addTask {
+                    defer { disk.stop() } // what is queued still goes out, then the sender ends
+                    while let delivery = await queue.pop() {
+                        do {
+                            try await disk.appendWaiting(delivery.batch)
+                        } catch {
+                            return nil // cancelled: unacknowledged, a durable input delivers it again
+                        }
+                        delivery.pending.settle()
+                    }
+                    return nil
                 }
+                group.addTask {
+                    var failure: PipelineError?
+                    while !Task.isCancelled, let batch = await disk.nextBatch() {
+                        let sequence = batch.ack.sequence
+                        failure = await sender.send(batch) { disk.acknowledge(sequence) } ?? failure
+                    }
+                    return failure
+                }
+                var failure: PipelineError?
+                for await case let problem? in group { failure = problem }
+                return failure
+            }
+        } else {
+            while !Task.isCancelled, let delivery = await queue.pop() {
+                failure = await sender.send(delivery.batch) { delivery.pending.settle() } ?? failure
             }
         }
         guard !Task.isCancelled else { return failure }
@@ -158,6 +169,57 @@ public final class Pipeline: Service {
             return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
         }
         return failure
+    }
+}
+
+/// Sends batches to one output and settles each once it is delivered or dead-lettered.
+struct OutputSender: Sendable {
+    let output: any Output
+    let context: PluginContext
+    let counters: PipelineCounters
+    let delivered: MetricCounter
+    let deadLettered: MetricCounter
+    let deadLetters: DeadLetterFile
+
+    init(output: any Output, context: PluginContext, counters: PipelineCounters, dataDirectory: String) {
+        self.output = output
+        self.context = context
+        self.counters = counters
+        delivered = context.metrics.counter("records_delivered_total")
+        deadLettered = context.metrics.counter("records_dead_lettered_total")
+        deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
+    }
+
+    /// Sends one batch; `settle` runs once the output accepted it or it was dead-lettered. Returns the failure
+    /// when it could be neither (the batch stays unacknowledged).
+    func send(_ batch: RecordBatch, settle: @escaping @Sendable () -> Void) async -> PipelineError? {
+        let count = batch.records.count
+        do {
+            try await output.send(batch) { [delivered] in
+                delivered.increment(by: count)
+                settle()
+            }
+            return nil
+        } catch {
+            if Task.isCancelled || error is CancellationError { return nil }
+            do {
+                try deadLetters.write(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
+                deadLettered.increment(by: count)
+                counters.recordsDeadLettered.increment(by: count)
+                context.logger.error("batch dead-lettered", metadata: [
+                    "records": "\(count)", "error": "\(error)", "file": "\(deadLetters.path)",
+                ])
+                settle()
+                return nil
+            } catch let writeError {
+                // Not acknowledged: a durable input delivers these records again after a restart.
+                counters.recordsUndeliverable.increment(by: count)
+                context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
+                    "error": "\(error)", "dead_letter_error": "\(writeError)",
+                ])
+                return PipelineError(pipeline: context.pipeline, message: "\(context.stageName) cannot dead-letter: \(writeError)")
+            }
+        }
     }
 }
 

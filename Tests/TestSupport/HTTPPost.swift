@@ -1,0 +1,36 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// A reply as a test reads it.
+public struct HTTPReply: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: String
+}
+
+/// POSTs `body` to `url` with a real HTTP client (keep-alive, from a shared pool) and returns the reply.
+public func httpPost(_ url: String, _ body: [UInt8], headers: [String: String] = [:], timeout: Duration = .seconds(30)) async throws -> HTTPReply {
+    var request = HTTPClientRequest(url: url)
+    request.method = .POST
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
+    request.body = .bytes(ByteBuffer(bytes: body))
+    let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+    let data = try await response.body.collect(upTo: 16 << 20)
+    var fields: [String: String] = [:]
+    for header in response.headers { fields[header.name.lowercased()] = header.value }
+    return HTTPReply(status: Int(response.status.code), headers: fields, body: String(buffer: data))
+}
+
+public func httpPost(_ url: String, _ text: String, headers: [String: String] = [:]) async throws -> HTTPReply {
+    try await httpPost(url, Array(text.utf8), headers: headers)
+}
+
+/// The port a `webhook` input of a running binary listens on, from its `webhook listening` log line.
+public func webhookPort(_ process: RunningProcess) async throws -> Int {
+    try await process.waitFor { $0.stderr.contains("webhook listening") }
+    let line = process.stderr.split(separator: "\n").first { $0.contains("webhook listening") } ?? ""
+    guard let range = line.range(of: #"address=[^ ]*:(\d+)"#, options: .regularExpression),
+          let port = Int(line[range].split(separator: ":").last ?? "") else { throw TimedOut(what: "the webhook's port") }
+    return port
+}

@@ -312,3 +312,70 @@ import TraceTailCore
         _ = try await process.wait()
     }
 }
+
+/// `buffer: disk` on an output and on stdin: an outage or a kill -9 loses nothing.
+@Suite(.serialized) struct DiskBufferEndToEndTests {
+    @Test func anOutputsDiskBufferOutlastsAnOutageAndAKill() async throws {
+        let server = FakeLangWatch()
+        try await server.start()
+        defer { server.stop() }
+        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
+        let root = temporaryDirectory()
+        let logs = LogWriter(directory: root + "/logs")
+        logs.lines(0..<200, to: "app.log")
+        let config = root + "/config.yaml"
+        try """
+            service: { data_dir: \(root)/data, grace_period: 1s }
+            pipelines:
+              app:
+                input: { type: file, include: ["\(logs.directory)/*.log"], poll_interval: 50ms, checkpoint_interval: 50ms }
+                outputs:
+                  - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 20ms, initial_backoff: 20ms, max_backoff: 50ms, buffer: { type: disk, max_bytes: 8MiB } }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try RunningProcess(["run", "-c", config])
+        // The records are settled once on disk, so the file's checkpoint moves on while the endpoint is down.
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: logs.path("app.log"))[.size] as? Int)
+        try await eventually(timeout: .seconds(10), "a checkpoint past every line") {
+            (try? String(contentsOfFile: root + "/data/app/checkpoints-input.json", encoding: .utf8))?.contains(#""offset":\#(size)"#) == true
+        }
+        first.signal(SIGKILL)
+        _ = try await first.wait()
+        #expect(server.spans.isEmpty)
+
+        server.clearFaults()
+        let second = try RunningProcess(["run", "-c", config])
+        try await eventually(timeout: .seconds(20), "every line") { Set(server.spans.map(\.spanID)).count == 200 }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(server.spans.count == 200, "once each: the file is not re-read, the buffer is")
+        second.signal(SIGTERM)
+        #expect(try await second.wait().status == 0)
+    }
+
+    @Test func stdinWithADiskBufferDeliversAfterARestart() async throws {
+        let server = FakeLangWatch()
+        try await server.start()
+        defer { server.stop() }
+        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
+        let root = temporaryDirectory()
+        let config = root + "/config.yaml"
+        try """
+            service: { data_dir: \(root)/data, grace_period: 1s }
+            pipelines:
+              app:
+                input: { type: stdin, buffer: disk }
+                outputs:
+                  - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 20ms, initial_backoff: 20ms, max_backoff: 50ms }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let first = try RunningProcess(["run", "-c", config])
+        first.write((0..<50).map { "piped line \($0)" }.joined(separator: "\n") + "\n")
+        try await eventually(timeout: .seconds(10), "delivery attempts") { server.requests.count >= 2 }
+        first.signal(SIGKILL)
+        _ = try await first.wait()
+
+        server.clearFaults()
+        let second = try await runTracetail(["run", "--once", "-c", config]) // nothing new on stdin: the queue drains
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Set(server.spans.map(\.name)) == Set((0..<50).map { "piped line \($0)" }))
+        #expect(server.spans.count == 50)
+    }
+}

@@ -37,26 +37,28 @@ public struct StdinInput: Input {
     let acknowledged: MetricCounter
     let truncated: MetricCounter
     /// With `buffer: disk`.
-    let queue: DiskQueue?
+    let stored: QueueEmitter?
 
     public init(configuration: Configuration, context: PluginContext) throws {
         self.configuration = configuration
         acknowledged = context.metrics.counter("batches_acknowledged_total")
         truncated = context.metrics.counter("lines_truncated_total")
-        queue = try configuration.buffer.diskQueue.map {
-            try DiskQueue(directory: context.dataDirectory + "/stdin-queue", settings: $0.settings, metrics: context.metrics)
+        stored = try configuration.buffer.diskQueue.map {
+            QueueEmitter(queue: try DiskQueue(directory: context.dataDirectory + "/stdin-queue", settings: $0.settings,
+                                              metrics: context.metrics))
         }
     }
 
     public func run(emitter: BatchEmitter) async throws {
-        guard let queue else { return try await read { try await emitter.emit($0) } }
+        guard let stored else { return try await read { try await emitter.emit($0) } }
+        let queue = stored.queue
         // Read into the queue while emitting from it; replayed batches of an earlier run go first.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { queue.stop() } // once read to the end, the emitter drains what is queued and stops
                 try await read { try await queue.appendWaiting($0) }
             }
-            group.addTask { try await queue.emitStored(to: emitter) }
+            group.addTask { try await stored.run(emitter: emitter) }
             try await group.waitForAll()
         }
     }
@@ -91,6 +93,6 @@ public struct StdinInput: Input {
     /// Standard input cannot be re-read: without a disk buffer an acknowledgement is only counted.
     public func acknowledge(_ token: AckToken) {
         acknowledged.increment()
-        queue?.acknowledge(token.sequence)
+        stored?.acknowledge(token)
     }
 }

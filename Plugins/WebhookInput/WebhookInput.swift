@@ -79,6 +79,7 @@ public struct WebhookInput: Input {
     let configuration: Configuration
     let context: PluginContext
     let queue: DiskQueue
+    let stored: QueueEmitter
     let metrics: WebhookMetrics
 
     public init(configuration: Configuration, context: PluginContext) throws {
@@ -86,6 +87,7 @@ public struct WebhookInput: Input {
         self.context = context
         queue = try DiskQueue(directory: context.dataDirectory + "/\(context.stageName)-queue",
                               settings: configuration.queue.settings, metrics: context.metrics)
+        stored = QueueEmitter(queue: queue)
         metrics = WebhookMetrics(context.metrics)
         if queue.recovery.replayed > 0 || queue.recovery.corrupt > 0 {
             context.logger.info("disk queue recovered", metadata: [
@@ -97,11 +99,11 @@ public struct WebhookInput: Input {
     public func run(emitter: BatchEmitter) async throws {
         if context.once {
             // A backfill: deliver what the queue holds, serve nothing.
-            return try await queue.emitStored(to: emitter, waiting: false)
+            return try await stored.run(emitter: emitter, waiting: false)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await serve() }
-            group.addTask { try await queue.emitStored(to: emitter) }
+            group.addTask { try await stored.run(emitter: emitter) }
             defer { queue.stop() }
             try await group.next()
             group.cancelAll()
@@ -109,7 +111,7 @@ public struct WebhookInput: Input {
     }
 
     public func acknowledge(_ token: AckToken) {
-        queue.acknowledge(token.sequence)
+        stored.acknowledge(token)
     }
 
     // MARK: - Server

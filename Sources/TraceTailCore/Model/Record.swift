@@ -113,6 +113,17 @@ public struct RecordBatch: Sendable {
 }
 
 extension RecordBatch {
+    /// Appends another batch's records with their raw bytes.
+    public mutating func append(contentsOf other: RecordBatch) {
+        let shift = storage.count
+        storage.append(contentsOf: other.storage)
+        records.reserveCapacity(records.count + other.records.count)
+        for var record in other.records {
+            record.raw = record.raw.lowerBound + shift..<record.raw.upperBound + shift
+            records.append(record)
+        }
+    }
+
     /// Some of the records, as a batch of their own with their raw bytes.
     public func subset(_ range: Range<Int>) -> RecordBatch {
         var part = RecordBatch(ack: ack)

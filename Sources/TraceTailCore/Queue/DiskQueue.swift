@@ -482,16 +482,3 @@ extension DiskQueue {
         return nil
     }
 }
-
-extension DiskQueue {
-    /// An input's side of the queue: emits stored batches until the queue is stopped (or, not `waiting`, until
-    /// none is left). Each record gets its queue entry as identity, so that a batch replayed after a restart
-    /// keeps its span ids.
-    public func emitStored(to emitter: BatchEmitter, waiting: Bool = true) async throws {
-        while var batch = await nextBatch(waiting: waiting) {
-            let entry = "\(identity)/\(batch.ack.sequence)"
-            for index in batch.records.indices { batch.records[index].position.identity = entry }
-            try await emitter.emit(batch)
-        }
-    }
-}

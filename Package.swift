@@ -137,5 +137,7 @@ if withBenchmarks {
             "TraceTailCore", .product(name: "Hummingbird", package: "hummingbird"),
         ], path: "Benchmarks/OTLPSink"))
     package.targets.append(
+        .executableTarget(name: "SampleLogs", dependencies: ["BenchmarkSupport"], path: "Benchmarks/SampleLogs"))
+    package.targets.append(
         .executableTarget(name: "ParserProfile", dependencies: ["BenchmarkSupport", "BuiltinPlugins"], path: "Benchmarks/ParserProfile"))
 }

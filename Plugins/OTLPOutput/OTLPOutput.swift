@@ -99,7 +99,7 @@ struct OTLPEncoding: Sendable {
         case .json:
             return (OTLPJSON.request(records, resource: resource, scope: OTLPScope()), "application/json")
         case .protobuf:
-            return (OTLPProtobuf.bytes(OTLPProtobuf.request(records, resource: resource, scope: OTLPScope())), "application/x-protobuf")
+            return (OTLPProtobuf.request(records, resource: resource, scope: OTLPScope()), "application/x-protobuf")
         }
     }
 

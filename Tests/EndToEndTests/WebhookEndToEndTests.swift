@@ -209,7 +209,7 @@ import TraceTailCore
         var request = OTLPExportRequest()
         request.resourceSpans = [resourceSpans]
 
-        let protobuf = try await httpPost(base + "/v1/traces", OTLPProtobuf.bytes(request), headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
+        let protobuf = try await httpPost(base + "/v1/traces", try request.serializedBytes(), headers: auth.merging(["Content-Type": "application/x-protobuf"]) { $1 })
         #expect(protobuf.status == 200 && protobuf.headers["content-type"] == "application/x-protobuf")
         let json = #"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"chat-api"}}]},"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f11","spanId":"0a0b0c0d0e0f1011","name":"embed","kind":1,"startTimeUnixNano":"1767225600000000000","endTimeUnixNano":"1767225600500000000","attributes":[{"key":"tokens","value":{"intValue":"9"}}],"status":{"code":2,"message":"boom"}}]}]}]}"#
         let jsonReply = try await httpPost(base + "/api/otel/v1/traces", json, headers: auth.merging(["Content-Type": "application/json"]) { $1 })

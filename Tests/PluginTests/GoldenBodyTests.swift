@@ -32,8 +32,13 @@ import TestSupport
         let body = OTLPJSON.request(try records(), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden"))
         try check(body, against: "otlp-request.json")
         // The protobuf encoding carries the same: decode it and compare span by span.
-        let message = OTLPProtobuf.request(try records(), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden"))
-        let decoded = try OTLPExportRequest(serializedBytes: OTLPProtobuf.bytes(message))
+        let encoded = OTLPProtobuf.request(try records(), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden"))
+        let decoded = try OTLPExportRequest(serializedBytes: encoded)
+        // Written directly, it is byte for byte what swift-protobuf writes for the same message (canonical:
+        // fields in order, minimal length prefixes).
+        #expect(try decoded.serializedBytes() as [UInt8] == encoded)
+        #expect(decoded.resourceSpans[0].resource.attributes.map(\.key) == ["service.name"])
+        #expect(decoded.resourceSpans[0].scopeSpans[0].scope.version == "golden")
         let json = try JSONReader.parse(body)
         guard case .array(let resources)? = json["resourceSpans"], case .array(let scopes)? = resources[0]["scopeSpans"],
               case .array(let spans)? = scopes[0]["spans"] else { Issue.record("no spans in the JSON"); return }

@@ -15,11 +15,13 @@ public struct JSONWriter: Sendable {
 
     /// Writes a quoted, escaped string.
     public mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { utf8 in
+            bytes.append(UInt8(ascii: "\""))
             var runStart = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+            for index in utf8.indices {
+                let byte = utf8[index]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
                 switch byte {
@@ -35,8 +37,8 @@ public struct JSONWriter: Sendable {
                 }
             }
             bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            bytes.append(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     public mutating func int(_ value: some BinaryInteger) {
@@ -94,6 +96,24 @@ public struct JSONWriter: Sendable {
         }
         afterMember = outer
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes an array whose elements `body` adds one at a time with `element` (for items that are visited, not
+    /// held in a collection).
+    public mutating func array(_ body: (inout JSONWriter) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        let outer = afterMember
+        afterMember = false
+        body(&self)
+        afterMember = outer
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes one element of an `array(_:)`.
+    public mutating func element(_ body: (inout JSONWriter) -> Void) {
+        if afterMember { bytes.append(UInt8(ascii: ",")) }
+        body(&self)
+        afterMember = true
     }
 
     /// Writes any JSON value.

@@ -37,7 +37,11 @@ public enum OTLPJSON {
             span.int("kind", SpanAttributes.kind(record))
             span.string("startTimeUnixNano", String(record.startTime ?? record.observedTime))
             span.string("endTimeUnixNano", String(record.endTime ?? record.startTime ?? record.observedTime))
-            span("attributes") { attributes(&$0, SpanAttributes.of(record)) }
+            span("attributes") { writer in
+                writer.array { list in
+                    SpanAttributes.forEach(record) { key, value in list.element { keyValue(&$0, key, value) } }
+                }
+            }
             span("events") { $0.array(EmptyCollection<Int>()) { _, _ in } }
             span("status") { writer in
                 writer.object { status in
@@ -54,11 +58,13 @@ public enum OTLPJSON {
     }
 
     static func attributes(_ writer: inout JSONWriter, _ list: [(key: String, value: AttributeValue)]) {
-        writer.array(list) { writer, entry in
-            writer.object { keyValue in
-                keyValue.string("key", entry.key)
-                keyValue("value") { anyValue(&$0, entry.value) }
-            }
+        writer.array(list) { keyValue(&$0, $1.key, $1.value) }
+    }
+
+    static func keyValue(_ writer: inout JSONWriter, _ key: String, _ value: AttributeValue) {
+        writer.object { keyValue in
+            keyValue.string("key", key)
+            keyValue("value") { anyValue(&$0, value) }
         }
     }
 

@@ -3,69 +3,82 @@ import SwiftProtobuf
 public typealias OTLPExportRequest = Opentelemetry_Proto_Trace_V1_ExportTraceServiceRequest
 public typealias OTLPExportResponse = Opentelemetry_Proto_Trace_V1_ExportTraceServiceResponse
 
-/// Encodes spans as an OTLP/HTTP protobuf `ExportTraceServiceRequest`, with the same content as `OTLPJSON`.
+/// Encodes spans as an OTLP/HTTP protobuf `ExportTraceServiceRequest`, with the same content as `OTLPJSON`,
+/// straight into bytes (the generated messages are for reading: the webhook's OTLP receiver and tests).
 public enum OTLPProtobuf {
     public static func request(
-        _ records: some Sequence<Record>, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
-    ) -> OTLPExportRequest {
-        var scopeSpans = Opentelemetry_Proto_Trace_V1_ScopeSpans()
-        scopeSpans.scope.name = scope.name
-        scopeSpans.scope.version = scope.version
-        scopeSpans.spans = records.map(span)
-        var resourceSpans = Opentelemetry_Proto_Trace_V1_ResourceSpans()
-        resourceSpans.resource.attributes = resource.map(keyValue)
-        resourceSpans.scopeSpans = [scopeSpans]
-        var request = OTLPExportRequest()
-        request.resourceSpans = [resourceSpans]
-        return request
-    }
-
-    public static func bytes(_ request: OTLPExportRequest) -> [UInt8] {
-        (try? request.serializedBytes()) ?? [] // serializing a message built in memory cannot fail
-    }
-
-    static func span(_ record: Record) -> Opentelemetry_Proto_Trace_V1_Span {
-        var span = Opentelemetry_Proto_Trace_V1_Span()
-        if let trace = record.traceID { span.traceID = bigEndian(trace.high) + bigEndian(trace.low) }
-        if let id = record.spanID { span.spanID = bigEndian(id.value) }
-        if let parent = record.parentSpanID { span.parentSpanID = bigEndian(parent.value) }
-        span.name = record.name ?? ""
-        span.kind = Opentelemetry_Proto_Trace_V1_Span.SpanKind(rawValue: SpanAttributes.kind(record)) ?? .internal
-        span.startTimeUnixNano = record.startTime ?? record.observedTime
-        span.endTimeUnixNano = record.endTime ?? span.startTimeUnixNano
-        span.attributes = SpanAttributes.of(record).map(keyValue)
-        switch record.status {
-        case .unset: break
-        case .ok: span.status.code = .ok
-        case .error(let message, _):
-            span.status.code = .error
-            span.status.message = message
+        _ records: some Collection<Record>, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
+    ) -> [UInt8] {
+        var writer = ProtobufWriter(capacity: 512 * records.count + 256)
+        writer.message(1, expected: 3) { resourceSpans in                     // ExportTraceServiceRequest.resource_spans
+            resourceSpans.message(1, expected: 2) { message in                 // ResourceSpans.resource
+                for entry in resource { keyValue(&message, 1, entry.key, entry.value) }
+            }
+            resourceSpans.message(2, expected: 3) { scopeSpans in              // ResourceSpans.scope_spans
+                scopeSpans.message(1) { instrumentation in                     // ScopeSpans.scope
+                    instrumentation.string(1, scope.name)
+                    instrumentation.string(2, scope.version)
+                }
+                for record in records { span(&scopeSpans, record) }
+            }
         }
-        return span
+        return writer.bytes
     }
 
-    static func keyValue(_ entry: (key: String, value: AttributeValue)) -> Opentelemetry_Proto_Trace_V1_KeyValue {
-        var keyValue = Opentelemetry_Proto_Trace_V1_KeyValue()
-        keyValue.key = entry.key
-        keyValue.value = anyValue(entry.value)
-        return keyValue
+    /// ScopeSpans.spans (2): one Span.
+    static func span(_ writer: inout ProtobufWriter, _ record: Record) {
+        writer.message(2, expected: 2) { span in
+            if let trace = record.traceID { span.words(1, trace.high, trace.low) }
+            if let id = record.spanID { span.words(2, id.value) }
+            if let parent = record.parentSpanID { span.words(4, parent.value) }
+            span.string(5, record.name ?? "")
+            span.varint(6, UInt64(SpanAttributes.kind(record)))
+            let start = record.startTime ?? record.observedTime
+            span.fixed64(7, start)
+            span.fixed64(8, record.endTime ?? start)
+            SpanAttributes.forEach(record) { keyValue(&span, 9, $0, $1) }
+            switch record.status {
+            case .unset: break
+            case .ok: span.message(15) { $0.varint(3, 1) }
+            case .error(let message, _):
+                span.message(15, expected: message.utf8.count < 120 ? 1 : 2) { status in
+                    status.string(2, message)
+                    status.varint(3, 2)
+                }
+            }
+        }
     }
 
-    static func anyValue(_ value: AttributeValue) -> Opentelemetry_Proto_Trace_V1_AnyValue {
-        var any = Opentelemetry_Proto_Trace_V1_AnyValue()
+    /// A KeyValue under `field`.
+    static func keyValue(_ writer: inout ProtobufWriter, _ field: Int, _ key: String, _ value: AttributeValue) {
+        writer.message(field, expected: 2) { keyValue in
+            keyValue.string(1, key)
+            keyValue.message(2, expected: 2) { anyValue(&$0, value) }
+        }
+    }
+
+    static func anyValue(_ writer: inout ProtobufWriter, _ value: AttributeValue) {
         switch value {
-        case .string(let text): any.stringValue = text
-        case .int(let number): any.intValue = number
-        case .double(let number): any.doubleValue = number
-        case .bool(let flag): any.boolValue = flag
-        case .array(let items): any.arrayValue.values = items.map(anyValue)
+        case .string(let text):
+            // An empty string is still a string value: written, not left out.
+            if text.isEmpty {
+                writer.tag(1, 2)
+                writer.varint(0)
+            } else {
+                writer.string(1, text)
+            }
+        case .bool(let flag):
+            writer.tag(2, 0)
+            writer.varint(flag ? 1 : 0)
+        case .int(let number):
+            writer.tag(3, 0)
+            writer.varint(UInt64(bitPattern: number))
+        case .double(let number):
+            writer.fixed64(4, number.bitPattern)
+        case .array(let items):
+            writer.message(5, expected: 2) { array in
+                for item in items { array.message(1, expected: 2) { anyValue(&$0, item) } }
+            }
         }
-        return any
-    }
-
-    static func bigEndian(_ value: UInt64) -> Data {
-        withUnsafeBytes(of: value.bigEndian) { Data($0) }
     }
 }
-
-import Foundation

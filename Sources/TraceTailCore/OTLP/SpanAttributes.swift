@@ -2,21 +2,23 @@
 /// own (`langwatch.span.type`, `langwatch.input`/`output` as TypedValue JSON, `langwatch.span.cost`), in one place
 /// so that the OTLP JSON and protobuf encodings cannot drift apart.
 public enum SpanAttributes {
-    /// The span's attributes in the order they are sent.
-    public static func of(_ record: Record) -> [(key: String, value: AttributeValue)] {
-        var list = record.attributes.entries.filter { $0.key != "langwatch.labels" }
-        list.append(("langwatch.span.type", .string((record.type ?? .span).rawValue)))
-        if let labels = record.attributes["langwatch.labels"] {
+    /// Hands over the span's attributes in the order they are sent, without building a list.
+    public static func forEach(_ record: Record, _ body: (String, AttributeValue) -> Void) {
+        var labels: AttributeValue?
+        for (key, value) in record.attributes {
+            if key == "langwatch.labels" { labels = value } else { body(key, value) }
+        }
+        body("langwatch.span.type", .string((record.type ?? .span).rawValue))
+        if let labels {
             // LangWatch reads labels as a JSON array in a string.
             var writer = JSONWriter()
             SpanJSON.attribute(labels, &writer)
-            list.append(("langwatch.labels", .string(String(decoding: writer.bytes, as: UTF8.self))))
+            body("langwatch.labels", .string(String(decoding: writer.bytes, as: UTF8.self)))
         }
-        if let input = record.input { list.append(("langwatch.input", .string(TypedValue.json(input)))) }
-        if let output = record.output { list.append(("langwatch.output", .string(TypedValue.json(output)))) }
-        if let cost = record.cost { list.append(("langwatch.span.cost", .double(cost))) }
-        if case .error(let message, _) = record.status { list.append(("error.message", .string(message))) }
-        return list
+        if let input = record.input { body("langwatch.input", .string(TypedValue.json(input))) }
+        if let output = record.output { body("langwatch.output", .string(TypedValue.json(output))) }
+        if let cost = record.cost { body("langwatch.span.cost", .double(cost)) }
+        if case .error(let message, _) = record.status { body("error.message", .string(message)) }
     }
 
     /// OTLP span kind: CLIENT for calls to a model, INTERNAL otherwise.

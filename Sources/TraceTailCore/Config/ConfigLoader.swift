@@ -21,8 +21,8 @@ public struct ServiceSettings: Sendable, Decodable {
 
 /// Bounds of the queues between a pipeline's stages (`queue:`).
 public struct QueueSettings: Sendable, Decodable {
-    public var maxBatches = 16
-    public var maxBytes = ByteSize.mebibytes(32)
+    public var maxBatches = 8
+    public var maxBytes = ByteSize.mebibytes(8)
 
     public init() {}
 

@@ -80,7 +80,7 @@ extension RecordAccumulator {
     public convenience init(settings: HTTPSettings, quiet: Duration? = nil, delivery: RequestDelivery) {
         let limits = Limits(maxRecords: settings.batchSpans, maxBytes: settings.batchBytes.bytes,
                             maxWait: settings.batchWait.duration, quiet: quiet, concurrency: settings.concurrency,
-                            maxHeld: max(2 * settings.batchBytes.bytes * settings.concurrency, 16 << 20))
+                            maxHeld: max(2 * settings.batchBytes.bytes, 8 << 20))
         let byTrace = quiet != nil
         let groupKey: @Sendable (Record) -> String = { byTrace ? $0.traceID?.description ?? "" : "" }
         let deliver: Deliver = { chunk in await delivery.deliver(chunk.batch) }

@@ -128,9 +128,9 @@ if withBenchmarks {
         .target(name: "BenchmarkSupport", dependencies: ["BuiltinPlugins"], path: "Benchmarks/BenchmarkSupport"))
     package.targets.append(
         .executableTarget(
-            name: "ParserBenchmarks",
+            name: "StageBenchmarks",
             dependencies: ["BenchmarkSupport", "BuiltinPlugins", .product(name: "Benchmark", package: "benchmark")],
-            path: "Benchmarks/ParserBenchmarks",
+            path: "Benchmarks/StageBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
     package.targets.append(
         .executableTarget(name: "OTLPSink", dependencies: [

@@ -94,10 +94,10 @@ public final class RecordAccumulator: Sendable {
             state.held[ticket] = Held(batch: batch, remaining: batch.records.count, settled: settled)
             state.heldWeight += batch.weight
             let now = ContinuousClock.now
-            for (index, record) in batch.records.enumerated() {
-                let key = groupKey(record)
+            for index in batch.records.indices { // by index: borrowing each record, not copying it
+                let key = groupKey(batch.records[index])
                 state.groups[key, default: Group(first: now, last: now)].entries.append((ticket, index))
-                state.groups[key]!.bytes += record.raw.count + RecordBatch.recordOverhead
+                state.groups[key]!.bytes += batch.records[index].raw.count + RecordBatch.recordOverhead
                 state.groups[key]!.last = now
             }
         }
@@ -170,13 +170,17 @@ public final class RecordAccumulator: Sendable {
                     group.entries.removeFirst(count)
                     var batch = RecordBatch(ack: AckToken(0))
                     batch.records.reserveCapacity(count)
+                    var source = RecordBatch(ack: AckToken(0))
+                    var sourceTicket = -1
                     for (ticket, index) in taken {
-                        let source = state.held[ticket]!.batch
-                        var record = source.records[index]
+                        if ticket != sourceTicket { // looked up once per run of records from the same batch
+                            source = state.held[ticket]!.batch
+                            sourceTicket = ticket
+                        }
                         let start = batch.storage.count
-                        batch.storage.append(contentsOf: source.raw(record))
-                        record.raw = start..<batch.storage.count
-                        batch.records.append(record)
+                        batch.storage.append(contentsOf: source.storage[source.records[index].raw])
+                        batch.records.append(source.records[index])
+                        batch.records[batch.records.count - 1].raw = start..<batch.storage.count
                     }
                     chunks.append(Chunk(batch: batch, tickets: taken.map(\.ticket)))
                     // A partly full remainder waits for more (unless draining).

@@ -3,9 +3,9 @@
 /// (swift-protobuf's JSON encoder writes ids as base64 and enums as names, which OTLP/JSON does not accept.)
 public enum OTLPJSON {
     public static func request(
-        _ records: some Sequence<Record>, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
+        _ records: some Collection<Record>, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
     ) -> [UInt8] {
-        var writer = JSONWriter(capacity: 4096)
+        var writer = JSONWriter(capacity: 800 * records.count + 256)
         writer.object { request in
             request("resourceSpans") { list in
                 list.array(CollectionOfOne(())) { writer, _ in
@@ -17,7 +17,11 @@ public enum OTLPJSON {
                                     scopeSpans("scope") { writer in
                                         writer.object { $0.string("name", scope.name); $0.string("version", scope.version) }
                                     }
-                                    scopeSpans("spans") { $0.array(records) { span(&$0, $1) } }
+                                    scopeSpans("spans") { writer in
+                                        writer.array { list in
+                                            for index in records.indices { list.element { span(&$0, records[index]) } }
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -19,7 +19,7 @@ public enum OTLPProtobuf {
                     instrumentation.string(1, scope.name)
                     instrumentation.string(2, scope.version)
                 }
-                for record in records { span(&scopeSpans, record) }
+                for index in records.indices { span(&scopeSpans, records[index]) } // borrowed, not copied
             }
         }
         return writer.bytes
@@ -51,9 +51,9 @@ public enum OTLPProtobuf {
 
     /// A KeyValue under `field`.
     static func keyValue(_ writer: inout ProtobufWriter, _ field: Int, _ key: String, _ value: AttributeValue) {
-        writer.message(field, expected: 2) { keyValue in
+        writer.message(field) { keyValue in
             keyValue.string(1, key)
-            keyValue.message(2, expected: 2) { anyValue(&$0, value) }
+            keyValue.message(2) { anyValue(&$0, value) }
         }
     }
 

@@ -8,7 +8,9 @@ public struct ProtobufWriter: Sendable {
         bytes.reserveCapacity(capacity)
     }
 
+    @inline(__always)
     mutating func varint(_ value: UInt64) {
+        if value < 0x80 { return bytes.append(UInt8(value)) }
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -54,7 +56,7 @@ public struct ProtobufWriter: Sendable {
     mutating func message(_ field: Int, expected: Int = 1, _ body: (inout ProtobufWriter) -> Void) {
         tag(field, 2)
         let prefix = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: expected))
+        for _ in 0..<expected { bytes.append(0) }
         body(&self)
         let length = bytes.count - prefix - expected
         var needed = 1

@@ -5,8 +5,9 @@ public enum SpanAttributes {
     /// Hands over the span's attributes in the order they are sent, without building a list.
     public static func forEach(_ record: Record, _ body: (String, AttributeValue) -> Void) {
         var labels: AttributeValue?
-        for (key, value) in record.attributes {
-            if key == "langwatch.labels" { labels = value } else { body(key, value) }
+        let entries = record.attributes.entries
+        for index in entries.indices { // by index: the entries are borrowed, not copied
+            if entries[index].key == "langwatch.labels" { labels = entries[index].value } else { body(entries[index].key, entries[index].value) }
         }
         body("langwatch.span.type", .string((record.type ?? .span).rawValue))
         if let labels {

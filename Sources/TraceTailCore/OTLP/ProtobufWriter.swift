@@ -44,11 +44,12 @@ public struct ProtobufWriter: Sendable {
         }
     }
 
-    /// A bytes field holding big-endian 64-bit words (trace and span ids).
-    mutating func words(_ field: Int, _ words: UInt64...) {
+    /// A bytes field holding big-endian 64-bit words: a span id (one), a trace id (two).
+    mutating func words(_ field: Int, _ first: UInt64, _ second: UInt64? = nil) {
         tag(field, 2)
-        varint(UInt64(words.count * 8))
-        for word in words { withUnsafeBytes(of: word.bigEndian) { bytes.append(contentsOf: $0) } }
+        varint(second == nil ? 8 : 16)
+        withUnsafeBytes(of: first.bigEndian) { bytes.append(contentsOf: $0) }
+        if let second { withUnsafeBytes(of: second.bigEndian) { bytes.append(contentsOf: $0) } }
     }
 
     /// An embedded message; `expected` is the length prefix's likely size in bytes (1 below 128 bytes of body,

@@ -300,30 +300,6 @@ enum RequestError: Error {
     }
 }
 
-/// `host:port` to listen on.
-public struct ListenAddress: Sendable, Decodable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
-
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
-            throw ConfigValueError("expected host:port, e.g. 127.0.0.1:8080", codingPath: decoder.codingPath)
-        }
-        host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        self.port = port
-    }
-
-    var isLoopback: Bool { host == "localhost" || host.hasPrefix("127.") || host == "::1" }
-
-    public var description: String { "\(host):\(port)" }
-}
-
 /// Who may post: bearer tokens and/or an HMAC-SHA256 signature of the body; with neither configured, anyone.
 public struct WebhookAuth: Sendable, Decodable {
     public var bearerTokens: [Secret] = []

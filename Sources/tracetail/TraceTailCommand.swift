@@ -1,5 +1,9 @@
 import ArgumentParser
 import BuiltinPlugins
+import CoreMetrics
+import Prometheus
+import ServiceLifecycle
+import TraceTailCore
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -52,7 +56,14 @@ struct Run: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN) // a closed stdout is an output error, not a crash
         let logger = Logger(label: "tracetail")
         logger.info("starting", metadata: ["version": "\(TraceTail.version)", "pipelines": "\(config.pipelines.count)"])
-        let outcome = await Runner.run(config, logger: logger, once: once)
+        let health = Health()
+        var alongside: [any Service] = []
+        if config.service.http.enabled && !once {
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            alongside.append(ServiceServer(settings: config.service.http, registry: registry, health: health, logger: logger))
+        }
+        let outcome = await Runner.run(config, logger: logger, once: once, health: health, alongside: alongside)
         guard outcome.succeeded else {
             for failure in outcome.failures { logger.error("\(failure)") }
             throw ExitCode.failure

@@ -28,9 +28,30 @@ public func httpPost(_ url: String, _ text: String, headers: [String: String] = 
 
 /// The port a `webhook` input of a running binary listens on, from its `webhook listening` log line.
 public func webhookPort(_ process: RunningProcess) async throws -> Int {
-    try await process.waitFor { $0.stderr.contains("webhook listening") }
-    let line = process.stderr.split(separator: "\n").first { $0.contains("webhook listening") } ?? ""
+    try await listeningPort(process, "webhook listening")
+}
+
+/// The port in the `address=` of the first log line containing `message`.
+func listeningPort(_ process: RunningProcess, _ message: String) async throws -> Int {
+    try await process.waitFor { $0.stderr.contains(message) }
+    let line = process.stderr.split(separator: "\n").first { $0.contains(message) } ?? ""
     guard let range = line.range(of: #"address=[^ ]*:(\d+)"#, options: .regularExpression),
-          let port = Int(line[range].split(separator: ":").last ?? "") else { throw TimedOut(what: "the webhook's port") }
+          let port = Int(line[range].split(separator: ":").last ?? "") else { throw TimedOut(what: "a port in '\(message)'") }
     return port
+}
+
+/// GETs `url` and returns the reply.
+public func httpGet(_ url: String) async throws -> HTTPReply {
+    var request = HTTPClientRequest(url: url)
+    request.method = .GET
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    let data = try await response.body.collect(upTo: 16 << 20)
+    var fields: [String: String] = [:]
+    for header in response.headers { fields[header.name.lowercased()] = header.value }
+    return HTTPReply(status: Int(response.status.code), headers: fields, body: String(buffer: data))
+}
+
+/// The port a running binary's service server listens on, from its `service listening` log line.
+public func servicePort(_ process: RunningProcess) async throws -> Int {
+    try await listeningPort(process, "service listening")
 }

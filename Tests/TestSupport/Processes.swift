@@ -134,6 +134,15 @@ public func eventually(timeout: Duration = .seconds(10), _ what: String = "condi
     }
 }
 
+/// Waits until an asynchronous `condition` holds (e.g. an HTTP reply), polling; fails after `timeout`.
+public func eventuallyAsync(timeout: Duration = .seconds(10), _ what: String = "condition", _ condition: () async -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while await !condition() {
+        if ContinuousClock.now > deadline { throw TimedOut(what: what) }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
 /// The repository's top folder.
 public func repositoryRoot(_ file: String = #filePath) -> String {
     var url = URL(fileURLWithPath: file)

@@ -4,18 +4,44 @@ public struct ServiceSettings: Sendable, Decodable {
     public var dataDirectory = ".tracetail"
     /// How long a shutdown may drain queues and flush outputs before it cancels what is left.
     public var gracePeriod = ConfigDuration.seconds(10)
+    /// The service HTTP server: `/metrics`, `/healthz`, `/readyz`.
+    public var http = ServiceHTTPSettings()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case dataDirectory = "data_dir"
         case gracePeriod = "grace_period"
+        case http
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try container.decode(.dataDirectory, into: &dataDirectory)
         try container.decode(.gracePeriod, into: &gracePeriod)
+        try container.decode(.http, into: &http)
+    }
+}
+
+/// `service.http`: where the service server listens, and when `/readyz` calls a failing output a problem.
+public struct ServiceHTTPSettings: Sendable, Decodable {
+    public var enabled = true
+    public var listen = ListenAddress(host: "127.0.0.1", port: 8686)
+    /// An output failing (retrying or dead-lettering) for longer than this makes the process not ready.
+    public var readyFailureThreshold = ConfigDuration.seconds(60)
+
+    enum CodingKeys: String, CodingKey {
+        case enabled, listen
+        case readyFailureThreshold = "ready_failure_threshold"
+    }
+
+    public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try container.decode(.enabled, into: &enabled)
+        try container.decode(.listen, into: &listen)
+        try container.decode(.readyFailureThreshold, into: &readyFailureThreshold)
     }
 }
 
@@ -143,7 +169,7 @@ public enum ConfigLoader {
         var service = ServiceSettings()
         if let node = root["service"], !node.isNull {
             service = ConfigDecoder.decode(ServiceSettings.self, from: node, path: [AnyCodingKey(stringValue: "service")],
-                                           knownKeys: ["data_dir", "grace_period"], diagnostics: &diagnostics) ?? service
+                                           knownKeys: ["data_dir", "grace_period", "http"], diagnostics: &diagnostics) ?? service
         }
         var pipelines: [PipelineSpec] = []
         let pipelinesKey = AnyCodingKey(stringValue: "pipelines")

@@ -100,6 +100,7 @@ public struct HTTPSender: Sendable {
     let logger: Logger
     let requests: MetricCounter
     let retries: MetricCounter
+    let health: StageHealth
 
     public init(url: String, settings: HTTPSettings, headers: [(String, String)], context: PluginContext) {
         self.url = url
@@ -109,6 +110,7 @@ public struct HTTPSender: Sendable {
         logger = context.logger
         requests = context.metrics.counter("http_requests_total")
         retries = context.metrics.counter("http_retries_total")
+        health = context.health
     }
 
     /// A reply.
@@ -151,7 +153,11 @@ public struct HTTPSender: Sendable {
                 if Task.isCancelled { throw CancellationError() }
                 verdict = .retry(reason: "\(error)", after: nil)
             }
-            guard case .retry(let reason, let after) = verdict else { return (verdict, status) }
+            guard case .retry(let reason, let after) = verdict else {
+                if case .permanent(let reason) = verdict { health.failing(reason) } else { health.healthy() }
+                return (verdict, status)
+            }
+            health.failing(reason)
             if let limit = settings.maxRetryDuration, ContinuousClock.now - started >= limit.duration {
                 return (.permanent(reason: "gave up after \(limit): \(reason)"), status)
             }

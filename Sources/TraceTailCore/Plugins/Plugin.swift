@@ -98,11 +98,15 @@ public struct PluginContext: Sendable {
     public var metrics: MetricsScope
     /// `run --once`: read what is there to its end, wait for delivery, and return (backfill).
     public var once: Bool
+    /// Where the stage reports failing deliveries, for `/readyz`.
+    public var health: StageHealth
 
     public init(
-        pipeline: String, stageName: String, kind: String, logger: Logger, dataDirectory: String, once: Bool = false
+        pipeline: String, stageName: String, kind: String, logger: Logger, dataDirectory: String, once: Bool = false,
+        health: StageHealth = .detached
     ) {
         self.once = once
+        self.health = health
         self.pipeline = pipeline
         self.stageName = stageName
         self.kind = kind

@@ -14,9 +14,10 @@ public final class Pipeline: Service {
     let outputs: [(plugin: any Output, context: PluginContext)]
     let logger: Logger
     let dataDirectory: String
+    let health: Health?
 
     /// Instantiates the pipeline's plugins; throws the first plugin that cannot start, naming it.
-    public init(spec: PipelineSpec, dataDirectory: String, logger: Logger, once: Bool = false) throws {
+    public init(spec: PipelineSpec, dataDirectory: String, logger: Logger, once: Bool = false, health: Health? = nil) throws {
         let pipelineDirectory = dataDirectory + "/" + spec.name
         self.spec = spec
         self.dataDirectory = pipelineDirectory
@@ -24,9 +25,12 @@ public final class Pipeline: Service {
         logger[metadataKey: "pipeline"] = "\(spec.name)"
         self.logger = logger
         counters = PipelineCounters(pipeline: spec.name)
+        self.health = health
+        health?.pipeline(spec.name, .starting)
         func context(_ stageName: String, _ kind: String) -> PluginContext {
             PluginContext(pipeline: spec.name, stageName: stageName, kind: kind, logger: logger,
-                          dataDirectory: pipelineDirectory, once: once)
+                          dataDirectory: pipelineDirectory, once: once,
+                          health: health?.stage(pipeline: spec.name, stage: stageName) ?? .detached)
         }
         func make<Instance>(_ plugin: ConfiguredPlugin<Instance>) throws -> (Instance, PluginContext) {
             let pluginContext = context(plugin.stageName, plugin.kind)
@@ -50,6 +54,7 @@ public final class Pipeline: Service {
 
     /// Runs until the input ends and everything is delivered, or until shutdown. Throws when a stage failed.
     public func run() async throws {
+        health?.pipeline(spec.name, .running)
         let queueBounds = spec.queue
         let parseQueue = BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         let outputQueues = outputs.map { _ in
@@ -67,6 +72,7 @@ public final class Pipeline: Service {
         }
         await input.finish()
         logger.info("pipeline stopped", metadata: counters.summary)
+        health?.pipeline(spec.name, failures.isEmpty ? .stopped : .failed)
         if let failure = failures.first { throw failure }
     }
 

@@ -18,14 +18,20 @@ public enum Runner {
     }
 
     /// - Parameter once: inputs read what is there to its end and stop (`run --once`).
-    public static func run(_ config: TraceTailConfig, logger: Logger, handleSignals: Bool = true, once: Bool = false) async -> Outcome {
+    /// Runs every pipeline, and `alongside` (e.g. the service HTTP server) until the last pipeline ended.
+    public static func run(
+        _ config: TraceTailConfig, logger: Logger, handleSignals: Bool = true, once: Bool = false,
+        health: Health? = nil, alongside: [any Service] = []
+    ) async -> Outcome {
         var failures: [PipelineError] = []
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let reported = Mutex<[PipelineError]>([])
+        let group = GroupHandle()
         for spec in config.pipelines {
             do {
-                let pipeline = try Pipeline(spec: spec, dataDirectory: config.service.dataDirectory, logger: logger, once: once)
-                let service = ReportingService(pipeline: pipeline, logger: logger) { error in
+                let pipeline = try Pipeline(spec: spec, dataDirectory: config.service.dataDirectory, logger: logger, once: once,
+                                            health: health)
+                let service = ReportingService(pipeline: pipeline, logger: logger, ended: group.pipelineEnded) { error in
                     reported.withLock { $0.append(error) }
                 }
                 services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
@@ -37,6 +43,10 @@ public enum Runner {
             }
         }
         guard !services.isEmpty else { return Outcome(failures: failures) }
+        group.pipelines.store(services.count, ordering: .relaxed)
+        for service in alongside {
+            services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
@@ -49,7 +59,9 @@ public enum Runner {
             ? ShutdownWatch(logger: logger, deadline: config.service.gracePeriod.duration + .seconds(5)) : nil
         defer { escalation?.cancel() }
         do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+            let serviceGroup = ServiceGroup(configuration: groupConfiguration)
+            group.set(alongside.isEmpty ? nil : serviceGroup)
+            try await serviceGroup.run()
         } catch {
             logger.error("service group failed", metadata: ["error": "\(error)"])
             failures.append(PipelineError(pipeline: "*", message: "\(error)"))
@@ -62,15 +74,42 @@ public enum Runner {
 private struct ReportingService: Service {
     let pipeline: Pipeline
     let logger: Logger
+    let ended: @Sendable () -> Void
     let report: @Sendable (PipelineError) -> Void
 
     func run() async throws {
+        defer { ended() }
         do {
             try await pipeline.run()
         } catch let error as PipelineError {
             logger.error("pipeline failed", metadata: ["pipeline": "\(pipeline.spec.name)", "error": "\(error.message)"])
             report(error)
         }
+    }
+}
+
+/// Ends the service group once the last pipeline ended, so that services running alongside (which would run
+/// forever) stop with them.
+private final class GroupHandle: Sendable {
+    let pipelines = Atomic<Int>(0)
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let ended = Atomic<Bool>(false)
+
+    func set(_ serviceGroup: ServiceGroup?) {
+        group.withLock { $0 = serviceGroup }
+        if ended.load(ordering: .acquiring) { shutDown() }
+    }
+
+    @Sendable func pipelineEnded() {
+        if pipelines.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            ended.store(true, ordering: .releasing)
+            shutDown()
+        }
+    }
+
+    private func shutDown() {
+        guard let serviceGroup = group.withLock({ $0 }) else { return }
+        Task { await serviceGroup.triggerGracefulShutdown() }
     }
 }
 

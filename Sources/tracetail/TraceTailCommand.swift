@@ -87,15 +87,16 @@ struct Validate: ParsableCommand {
 struct Plugins: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Lists every built-in plugin with its options.")
 
+    @Option(help: "text, or markdown (the configuration reference in the README).")
+    var format: ReferenceFormat = .text
+
+    enum ReferenceFormat: String, ExpressibleByArgument {
+        case text, markdown
+    }
+
     func run() throws {
-        for entry in try BuiltinPlugins.registry().entries {
-            let type = entry.type
-            print("\(type.kind) (\(entry.stage.rawValue)): \(type.summary)")
-            for option in entry.options {
-                let requirement = option.defaultValue.map { "default \($0)" } ?? "required"
-                print("    \(option.name): \(option.type), \(requirement). \(option.summary)")
-            }
-        }
+        let registry = try BuiltinPlugins.registry()
+        print(format == .text ? registry.textReference : registry.markdownReference, terminator: "")
     }
 }
 

@@ -56,4 +56,33 @@ public struct PluginRegistry: Sendable {
     public func kinds(of stage: Stage) -> [String] {
         entries.filter { $0.stage == stage }.map { $0.type.kind }
     }
+
+    /// Every plugin and option as text: one line per plugin, one indented line per option (`tracetail plugins`).
+    public var textReference: String {
+        entries.map { entry in
+            let type = entry.type
+            let options = entry.options.map { option in
+                "    \(option.name): \(option.type), \(option.defaultValue.map { "default \($0)" } ?? "required"). \(option.summary)"
+            }
+            return (["\(type.kind) (\(entry.stage.rawValue)): \(type.summary)"] + options).joined(separator: "\n")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// The same as a Markdown reference (`tracetail plugins --format markdown`, kept in the README by a test).
+    public var markdownReference: String {
+        entries.map { entry in
+            let type = entry.type
+            var lines = ["#### `\(type.kind)` (\(entry.stage.rawValue))", "", type.summary, ""]
+            if entry.options.isEmpty {
+                lines.append("No options.")
+            } else {
+                lines += ["| option | type | default | meaning |", "|---|---|---|---|"]
+                for option in entry.options {
+                    let cells = ["`\(option.name)`", option.type, option.defaultValue.map { "`\($0)`" } ?? "required", option.summary]
+                    lines.append("| " + cells.map { $0.split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|") }.joined(separator: " | ") + " |")
+                }
+            }
+            return lines.joined(separator: "\n")
+        }.joined(separator: "\n\n") + "\n"
+    }
 }

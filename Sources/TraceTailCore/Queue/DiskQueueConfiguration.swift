@@ -34,7 +34,7 @@ public struct BufferConfiguration: Sendable, Decodable {
     /// The option as `tracetail plugins` lists it.
     public static let option = PluginOption(
         "buffer", "memory | disk | mapping", default: "memory",
-        "disk: keep batches in a disk queue (`{ type: disk, max_bytes: 256MiB, fsync: always | never }`) so that an outage or a restart loses nothing.")
+        "disk: keep batches in a disk queue (`{ type: disk, max_bytes: 256MiB, fsync: always | never }`), so that an outage or a restart loses nothing.")
 
     enum CodingKeys: String, CodingKey {
         case type

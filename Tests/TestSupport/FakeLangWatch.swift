@@ -47,6 +47,8 @@ public final class FakeLangWatch: Sendable {
         var collectorTraces: [JSONValue] = []
         var runs: [JSONValue] = []
         var faults: [(prefix: String, fault: Fault)] = []
+        /// Trace ids the search API reports, and from when on (ingestion is asynchronous).
+        var searchable: [String: ContinuousClock.Instant] = [:]
         var ingestWindow: [ContinuousClock.Instant] = []
     }
 
@@ -78,6 +80,11 @@ public final class FakeLangWatch: Sendable {
         }
     }
 
+    /// Makes a trace findable by the search API, `after` from now (ingestion is asynchronous).
+    public func makeSearchable(_ traceID: String, after delay: Duration = .zero) {
+        state.withLock { $0.searchable[traceID] = .now + delay }
+    }
+
     /// Makes the next request(s) whose path starts with `prefix` fail as given, in order.
     public func inject(_ faults: [Fault], on prefix: String = "/") {
         state.withLock { $0.faults += faults.map { (prefix, $0) } }
@@ -95,6 +102,7 @@ public final class FakeLangWatch: Sendable {
         }
         router.post("/api/collector") { request, _ in try await self.handle(request, path: "/api/collector", self.collector) }
         router.post("/runs/batch") { request, _ in try await self.handle(request, path: "/runs/batch", self.langSmith) }
+        router.post("/api/traces/search") { request, _ in try await self.handle(request, path: "/api/traces/search", self.search) }
         router.post("/api/ingest/otel/:source") { request, context in
             let source = context.parameters.get("source") ?? ""
             return try await self.handle(request, path: "/api/ingest/otel/\(source)") { self.ingest($0, source: source) }
@@ -173,6 +181,22 @@ public final class FakeLangWatch: Sendable {
         fields[.contentType] = "application/json"
         for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
         return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// `POST /api/traces/search` (WIRE.md §3): the project key, `startDate` and `endDate` required (422), the traces
+    /// among `traceIds` that are searchable by now.
+    private func search(_ request: Request) -> Response {
+        let token = request.headers["x-auth-token"] ?? request.headers["authorization"].map { String($0.dropFirst("Bearer ".count)) }
+        guard token == Self.apiKey else { return reply(401, #"{"error":"Unauthorized","message":"Invalid credentials"}"#, request) }
+        guard let body = try? JSONReader.parse(request.body) else { return reply(400, #"{"error":"Invalid JSON"}"#, request) }
+        guard body["startDate"] != nil, body["endDate"] != nil else { return reply(422, #"{"error":"startDate and endDate are required"}"#, request) }
+        let wanted = body["traceIds"]?.items?.compactMap(\.text)
+        let now = ContinuousClock.now
+        let found = state.withLock { state in
+            state.searchable.filter { $0.value <= now && (wanted?.contains($0.key) ?? true) }.keys.sorted()
+        }
+        let traces = found.map { #"{"trace_id":"\#($0)","metadata":{},"spans":[]}"# }.joined(separator: ",")
+        return reply(200, #"{"traces":[\#(traces)],"pagination":{"totalHits":\#(found.count)}}"#, request)
     }
 
     /// `/api/otel/v1/traces`: project key, then JSON when the type is exactly `application/json`, else protobuf.

@@ -44,9 +44,15 @@ public struct ConsoleOutput: DirectOutput {
     }
 
     /// The batch as the bytes this output prints.
-    public func render(_ batch: RecordBatch) -> [UInt8] {
-        var writer = JSONWriter(capacity: batch.storage.count * 2)
-        for record in batch.records {
+    public func render(_ batch: RecordBatch) -> [UInt8] { render(batch.records) }
+
+    public func previewRequests(_ records: [Record]) -> [RequestPreview] {
+        [RequestPreview(contentType: configuration.format == .json ? "application/x-ndjson" : "text/plain", body: render(records))]
+    }
+
+    private func render(_ records: [Record]) -> [UInt8] {
+        var writer = JSONWriter(capacity: records.count * 512)
+        for record in records {
             switch configuration.format {
             case .json: SpanJSON.write(record, to: &writer)
             case .text: writer.bytes.append(contentsOf: Self.line(record).utf8)
@@ -61,7 +67,7 @@ public struct ConsoleOutput: DirectOutput {
         let start = record.startTime ?? record.observedTime
         var text = Timestamp.rfc3339(nanoseconds: start) + " " + (record.type ?? .span).rawValue
         text += " \"" + (record.name ?? "") + "\""
-        if let end = record.endTime, end > start { text += " \(formatDuration(end - start))" }
+        if let end = record.endTime, end > start { text += " \(Timestamp.duration(end - start))" }
         text += " trace=\(record.traceID?.description ?? "-") span=\(record.spanID?.description ?? "-")"
         if let parent = record.parentSpanID { text += " parent=\(parent)" }
         if case .error(let message, _) = record.status { text += " error=\"\(message)\"" }
@@ -80,9 +86,4 @@ public struct ConsoleOutput: DirectOutput {
         return text
     }
 
-    static func formatDuration(_ nanoseconds: UInt64) -> String {
-        if nanoseconds >= 1_000_000_000 { return "\(Double(nanoseconds / 1_000_000) / 1000)s" }
-        if nanoseconds >= 1_000_000 { return "\(nanoseconds / 1_000_000)ms" }
-        return "\(nanoseconds / 1000)µs"
-    }
 }

@@ -40,6 +40,7 @@ public struct LangSmithOutput: GatheringOutput {
     ] + HTTPSettings.options
 
     public let accumulator: RecordAccumulator
+    public let delivery: RequestDelivery
 
     public init(configuration: Configuration, context: PluginContext) {
         let sender = HTTPSender(url: configuration.endpoint + "/runs/batch", settings: configuration.http,
@@ -48,6 +49,7 @@ public struct LangSmithOutput: GatheringOutput {
         let delivery = RequestDelivery(sender: sender, context: context) { records in
             (RunsPayload.encode(records, project: project), "application/json")
         }
+        self.delivery = delivery
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 

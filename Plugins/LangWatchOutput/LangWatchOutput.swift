@@ -47,6 +47,7 @@ public struct LangWatchOutput: GatheringOutput {
     ] + HTTPSettings.options
 
     public let accumulator: RecordAccumulator
+    public let delivery: RequestDelivery
 
     public init(configuration: Configuration, context: PluginContext) {
         var headers = [("X-Auth-Token", configuration.apiKey.value), ("Authorization", "Bearer \(configuration.apiKey.value)")]
@@ -55,6 +56,7 @@ public struct LangWatchOutput: GatheringOutput {
         let delivery = RequestDelivery(sender: sender, context: context, inspect: CollectorPayload.inspect) { records in
             (CollectorPayload.encode(records), "application/json")
         }
+        self.delivery = delivery
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)
     }
 

@@ -65,6 +65,7 @@ public final class OTLPOutput: GatheringOutput {
     ] + HTTPSettings.options
 
     public let accumulator: RecordAccumulator
+    public let delivery: RequestDelivery
 
     public init(configuration: Configuration, context: PluginContext) {
         var headers: [(String, String)] = []
@@ -75,6 +76,7 @@ public final class OTLPOutput: GatheringOutput {
             sender: sender, context: context,
             budget: configuration.isGovernanceIngest ? RequestBudget(requests: 60, per: .seconds(60)) : nil,
             inspect: { encoding.inspect($0) }, encode: { encoding.encode($0) })
+        self.delivery = delivery
         accumulator = RecordAccumulator(settings: configuration.http, delivery: delivery)
     }
 

@@ -15,7 +15,7 @@ struct TraceTailCommand: AsyncParsableCommand {
         commandName: "tracetail",
         abstract: "Tails application logs and ships them as LLM traces.",
         version: TraceTail.version,
-        subcommands: [Run.self, Validate.self, Plugins.self, Verify.self])
+        subcommands: [Run.self, Validate.self, TestCommand.self, Verify.self, Plugins.self])
 }
 
 /// Options every command that reads a configuration takes.

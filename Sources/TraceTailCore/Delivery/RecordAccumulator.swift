@@ -76,6 +76,21 @@ public final class RecordAccumulator: Sendable {
     /// Takes a batch once there is room for it (backpressure) and returns; `settled` is called when every record
     /// of it was delivered or dead-lettered. A delivery cut short by shutdown never calls it (the records stay
     /// unacknowledged).
+    /// The records as the requests would group them (per group key, at most `maxRecords` each), in order.
+    public func requestGroups(_ records: [Record]) -> [[Record]] {
+        var order: [String] = []
+        var groups: [String: [Record]] = [:]
+        for record in records {
+            let key = groupKey(record)
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(record)
+        }
+        return order.flatMap { key in
+            let group = groups[key]!
+            return stride(from: 0, to: group.count, by: limits.maxRecords).map { Array(group[$0..<min($0 + limits.maxRecords, group.count)]) }
+        }
+    }
+
     public func add(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
         guard !batch.records.isEmpty else { return settled() }
         await waitForRoom(batch.weight)

@@ -92,6 +92,8 @@ extension RecordAccumulator {
 /// their requests went out; at shutdown it sends what it holds.
 public protocol GatheringOutput: Output {
     var accumulator: RecordAccumulator { get }
+    /// How a request's body is made (for previews).
+    var delivery: RequestDelivery { get }
 }
 
 extension GatheringOutput {
@@ -101,5 +103,12 @@ extension GatheringOutput {
 
     public func flush() async throws {
         await accumulator.drain()
+    }
+
+    public func previewRequests(_ records: [Record]) -> [RequestPreview] {
+        accumulator.requestGroups(records).map { group in
+            let (body, contentType) = delivery.encode(group)
+            return RequestPreview(contentType: contentType, body: body)
+        }
     }
 }

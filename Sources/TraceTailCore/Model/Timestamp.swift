@@ -1,5 +1,12 @@
 /// Formatting of epoch nanoseconds.
 public enum Timestamp {
+    /// A duration for people: `1.5s`, `300ms`, `40µs`.
+    public static func duration(_ nanoseconds: UInt64) -> String {
+        if nanoseconds >= 1_000_000_000 { return "\(Double(nanoseconds / 1_000_000) / 1000)s" }
+        if nanoseconds >= 1_000_000 { return "\(nanoseconds / 1_000_000)ms" }
+        return "\(nanoseconds / 1000)µs"
+    }
+
     /// `2026-01-01T00:00:00.123Z` with the given number of fraction digits (0–9), in UTC.
     public static func rfc3339(nanoseconds: UInt64, fractionDigits: Int = 3) -> String {
         let seconds = Int64(nanoseconds / 1_000_000_000)

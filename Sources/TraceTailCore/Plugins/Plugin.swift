@@ -67,6 +67,8 @@ public protocol Output: Plugin {
     func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws
     /// Sends whatever is held; called once at shutdown after the last `send`.
     func flush() async throws
+    /// What the output would send for these records, without sending it (`tracetail test --format json`).
+    func previewRequests(_ records: [Record]) -> [RequestPreview]
 }
 
 /// An output that delivers each batch before `send` returns.
@@ -84,6 +86,19 @@ extension DirectOutput {
 
 extension Output {
     public func flush() async throws {}
+
+    public func previewRequests(_ records: [Record]) -> [RequestPreview] { [] }
+}
+
+/// One request (or write) an output would make.
+public struct RequestPreview: Sendable {
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(contentType: String, body: [UInt8]) {
+        self.contentType = contentType
+        self.body = body
+    }
 }
 
 /// What a plugin instance gets from the runtime.

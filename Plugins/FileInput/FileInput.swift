@@ -117,6 +117,8 @@ public final class FileInput: Input {
     let ledger = AckLedger()
     let book: CheckpointBook
     let metrics: Metrics
+    /// With `run --once`: what has been read of each file, reported while it runs.
+    let progress: BackfillProgress?
 
     struct Metrics {
         let filesWatched: MetricGauge
@@ -148,11 +150,15 @@ public final class FileInput: Input {
         book = CheckpointBook(file: CheckpointFile(path: context.dataDirectory + "/checkpoints-\(context.stageName).json"),
                               ledger: ledger, pruneAfter: configuration.pruneAfter.duration, logger: context.logger)
         metrics = Metrics(context.metrics)
+        progress = context.once ? BackfillProgress(lines: metrics.linesRead) : nil
     }
 
     public func run(emitter: BatchEmitter) async throws {
         var tailer = Tailer(input: self, emitter: emitter)
         defer { tailer.closeAll() }
+        guard let progress else { return try await tailer.run() }
+        let reporter = Task { [context] in await progress.report(logger: context.logger, terminal: isatty(STDERR_FILENO) == 1) }
+        defer { reporter.cancel() }
         try await tailer.run()
     }
 

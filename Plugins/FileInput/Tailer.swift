@@ -273,6 +273,7 @@ struct Tailer {
             file.lastActivity = .now
             file.readOffset += UInt64(count)
             input.metrics.bytesRead.increment(by: count)
+            input.progress?.update(file.path, read: file.readOffset, size: file.size)
             if file.readOffset >= UInt64(configuration.fingerprintBytes) && file.prefix.count < configuration.fingerprintBytes {
                 refreshIdentity(file, descriptor)
             }

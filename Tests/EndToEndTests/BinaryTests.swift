@@ -97,6 +97,24 @@ import TraceTailCore
         #expect(result.stderr.contains("second signal: exiting without draining"))
     }
 
+    @Test func aBackfillReportsItsProgress() async throws {
+        let directory = temporaryDirectory()
+        let logs = LogWriter(directory: directory + "/logs")
+        logs.lines(0..<2000, to: "big.log")
+        let config = try writeConfig("""
+            service: { data_dir: \(directory)/data }
+            pipelines:
+              app:
+                input: { type: file, include: ["\(logs.directory)/*.log"] }
+                outputs: [ { type: discard } ]
+            """)
+        let result = try await runTracetail(["run", "--once", "--config", config])
+        #expect(result.status == 0)
+        // Not a terminal: log lines, the last one at 100 %.
+        let line = try #require(result.stderr.split(separator: "\n").last { $0.contains("backfill progress") })
+        #expect(line.contains("percent=100") && line.contains("big.log") && line.contains("eta=0s"), "\(line)")
+    }
+
     @Test func jsonLogsOnStderr() async throws {
         let result = try await runTracetail(["run", "--once", "--config", "config.example.yaml", "--log-format", "json"],
                                             environment: ["TRACETAIL_DATA_DIR": temporaryDirectory()], directory: root)

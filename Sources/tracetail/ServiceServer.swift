@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -9,12 +10,14 @@ import Glibc
 #endif
 
 /// The service HTTP server (`service.http`): `/metrics` in Prometheus text format (every metric the plugins
-/// record, plus the process's RSS, CPU and open file descriptors), `/healthz` (the process answers) and `/readyz`
-/// (every pipeline runs and no output has been failing for longer than `ready_failure_threshold`).
+/// record, plus the process's RSS, CPU and open file descriptors), `/healthz` (the process answers), `/readyz`
+/// (every pipeline runs and no output has been failing for longer than `ready_failure_threshold`) and
+/// `POST /-/reload` (re-read the configuration, as SIGHUP does).
 struct ServiceServer: Service {
     let settings: ServiceHTTPSettings
     let registry: PrometheusCollectorRegistry
     let health: Health
+    let supervisor: PipelineSupervisor
     let logger: Logger
 
     func run() async throws {
@@ -26,6 +29,12 @@ struct ServiceServer: Service {
             let text = ready ? "ready\n" : problems.joined(separator: "\n") + "\n"
             return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.post("/-/reload") { [supervisor] _, _ -> Response in
+            let result = await supervisor.reload()
+            let status: HTTPResponse.Status = if case .applied = result { .ok } else { .badRequest }
+            return Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: "\(result)\n")))
         }
         router.get("/metrics") { [registry] _, _ -> Response in
             process.update()

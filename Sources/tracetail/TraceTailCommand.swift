@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import BuiltinPlugins
 import CoreMetrics
 import Prometheus
@@ -25,14 +26,18 @@ struct ConfigOptions: ParsableArguments {
 
     /// Loads the configuration, printing every mistake to stderr.
     func load() throws -> TraceTailConfig {
-        let registry = try BuiltinPlugins.registry()
         do {
-            return try ConfigLoader.load(file: config, registry: registry, environment: environment())
-        } catch {
+            return try reload()
+        } catch let error as ConfigErrors {
             for diagnostic in error.diagnostics { printError("error: \(diagnostic)") }
             printError("\(error.diagnostics.count) error\(error.diagnostics.count == 1 ? "" : "s") in \(config)")
             throw ExitCode.failure
         }
+    }
+
+    /// Loads the configuration again; its mistakes are the error (for a reload, which reports them itself).
+    func reload() throws -> TraceTailConfig {
+        try ConfigLoader.load(file: config, registry: try BuiltinPlugins.registry(), environment: environment())
     }
 }
 
@@ -57,13 +62,24 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "tracetail")
         logger.info("starting", metadata: ["version": "\(TraceTail.version)", "pipelines": "\(config.pipelines.count)"])
         let health = Health()
+        let options = self.options
+        let supervisor = PipelineSupervisor(config: config, logger: logger, once: once, health: health,
+                                            load: { try options.reload() })
         var alongside: [any Service] = []
         if config.service.http.enabled && !once {
             let registry = PrometheusCollectorRegistry()
             MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-            alongside.append(ServiceServer(settings: config.service.http, registry: registry, health: health, logger: logger))
+            alongside.append(ServiceServer(settings: config.service.http, registry: registry, health: health,
+                                           supervisor: supervisor, logger: logger))
         }
-        let outcome = await Runner.run(config, logger: logger, once: once, health: health, alongside: alongside)
+        // SIGHUP re-reads the configuration (so does POST /-/reload on the service server).
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hangup.setEventHandler { Task { _ = await supervisor.reload() } }
+        hangup.resume()
+        defer { hangup.cancel() }
+        let outcome = await Runner.run(config, logger: logger, once: once, health: health, alongside: alongside,
+                                       supervisor: supervisor)
         guard outcome.succeeded else {
             for failure in outcome.failures { logger.error("\(failure)") }
             throw ExitCode.failure

@@ -101,11 +101,15 @@ public struct PipelineSpec: Sendable {
     public var parsers: [ConfiguredPlugin<any Parser>]
     public var outputs: [ConfiguredPlugin<any Output>]
     public var queue: QueueSettings
+    /// The pipeline's configuration as canonical text: a reload restarts a pipeline only when this changed.
+    public var fingerprint: String
 
     public init(
         name: String, location: SourceLocation, input: ConfiguredPlugin<any Input>,
-        parsers: [ConfiguredPlugin<any Parser>], outputs: [ConfiguredPlugin<any Output>], queue: QueueSettings
+        parsers: [ConfiguredPlugin<any Parser>], outputs: [ConfiguredPlugin<any Output>], queue: QueueSettings,
+        fingerprint: String = ""
     ) {
+        self.fingerprint = fingerprint
         self.name = name
         self.location = location
         self.input = input
@@ -233,7 +237,7 @@ public enum ConfigLoader {
             return nil
         }
         return PipelineSpec(name: name, location: location, input: inputPlugin, parsers: parserPlugins,
-                            outputs: outputPlugins, queue: shape.queue ?? QueueSettings())
+                            outputs: outputPlugins, queue: shape.queue ?? QueueSettings(), fingerprint: node.canonical)
     }
 
     private enum Configured {

@@ -56,6 +56,15 @@ public struct YAMLNode: Sendable {
     }
 
     /// A short name of the node's kind for error messages.
+    /// The node's content as one line of text, without positions: equal for equal configurations.
+    public var canonical: String {
+        switch content {
+        case .scalar(let text, let plain): return plain ? text : "\"" + text + "\""
+        case .sequence(let items): return "[" + items.map(\.canonical).joined(separator: ",") + "]"
+        case .mapping(let entries): return "{" + entries.map { $0.key.canonical + ":" + $0.value.canonical }.joined(separator: ",") + "}"
+        }
+    }
+
     public var kindName: String {
         switch content {
         case .scalar: return isNull ? "null" : "a scalar"

@@ -21,6 +21,14 @@ public final class Health: Sendable {
         state.withLock { $0.pipelines[name] = pipelineState }
     }
 
+    /// A pipeline a reload removed: no longer expected to run.
+    public func forget(pipeline name: String) {
+        state.withLock { state in
+            state.pipelines[name] = nil
+            state.failing = state.failing.filter { !$0.key.hasPrefix(name + "/") }
+        }
+    }
+
     /// The handle one stage reports through.
     public func stage(pipeline: String, stage: String) -> StageHealth {
         StageHealth(health: self, key: "\(pipeline)/\(stage)")

@@ -15,6 +15,8 @@ public final class Pipeline: Service {
     let logger: Logger
     let dataDirectory: String
     let health: Health?
+    /// `stop()`: end the input as a graceful shutdown would, for this pipeline only (a reload).
+    private let stopping = StopSignal()
 
     /// Instantiates the pipeline's plugins; throws the first plugin that cannot start, naming it.
     public init(spec: PipelineSpec, dataDirectory: String, logger: Logger, once: Bool = false, health: Health? = nil) throws {
@@ -76,11 +78,24 @@ public final class Pipeline: Service {
         if let failure = failures.first { throw failure }
     }
 
+    /// Stops the input; what it emitted drains and is delivered, then `run` returns.
+    public func stop() { stopping.stop() }
+
     private func runInput(into queue: BoundedQueue<RecordBatch>) async -> PipelineError? {
         defer { queue.finish() }
         let emitter = BatchEmitter(queue: queue, recordsIn: counters.recordsIn, bytesIn: counters.bytesIn)
         do {
-            try await cancelWhenGracefulShutdown { [input] in try await input.run(emitter: emitter) }
+            try await cancelWhenGracefulShutdown { [input, stopping] in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await input.run(emitter: emitter) }
+                    group.addTask {
+                        await stopping.wait()
+                        throw CancellationError()
+                    }
+                    defer { group.cancelAll() }
+                    try await group.next()
+                }
+            }
             return nil
         } catch is CancellationError {
             return nil

@@ -17,37 +17,23 @@ public enum Runner {
         public var succeeded: Bool { failures.isEmpty }
     }
 
+    /// Runs every pipeline (through `supervisor`, which a caller keeps to trigger reloads), and `alongside` (e.g.
+    /// the service HTTP server) until the last pipeline ended.
     /// - Parameter once: inputs read what is there to its end and stop (`run --once`).
-    /// Runs every pipeline, and `alongside` (e.g. the service HTTP server) until the last pipeline ended.
     public static func run(
         _ config: TraceTailConfig, logger: Logger, handleSignals: Bool = true, once: Bool = false,
-        health: Health? = nil, alongside: [any Service] = []
+        health: Health? = nil, alongside: [any Service] = [], supervisor: PipelineSupervisor? = nil
     ) async -> Outcome {
-        var failures: [PipelineError] = []
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        let reported = Mutex<[PipelineError]>([])
+        let supervisor = supervisor ?? PipelineSupervisor(config: config, logger: logger, once: once, health: health)
         let group = GroupHandle()
-        for spec in config.pipelines {
-            do {
-                let pipeline = try Pipeline(spec: spec, dataDirectory: config.service.dataDirectory, logger: logger, once: once,
-                                            health: health)
-                let service = ReportingService(pipeline: pipeline, logger: logger, ended: group.pipelineEnded) { error in
-                    reported.withLock { $0.append(error) }
-                }
-                services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
-            } catch let error as PipelineError {
-                logger.error("pipeline cannot start", metadata: ["pipeline": "\(spec.name)", "error": "\(error.message)"])
-                failures.append(error)
-            } catch {
-                failures.append(PipelineError(pipeline: spec.name, message: "\(error)"))
-            }
-        }
-        guard !services.isEmpty else { return Outcome(failures: failures) }
-        group.pipelines.store(services.count, ordering: .relaxed)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: EndingService(service: supervisor, ended: group.pipelinesEnded),
+                  successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+        ]
         for service in alongside {
             services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
         }
-
+        var failures: [PipelineError] = []
         var groupConfiguration = ServiceGroupConfiguration(
             services: services,
             gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
@@ -66,32 +52,24 @@ public enum Runner {
             logger.error("service group failed", metadata: ["error": "\(error)"])
             failures.append(PipelineError(pipeline: "*", message: "\(error)"))
         }
-        return Outcome(failures: failures + reported.withLock { $0 })
+        return Outcome(failures: failures + supervisor.failures)
     }
 }
 
-/// Runs a pipeline and reports its failure instead of taking the group down.
-private struct ReportingService: Service {
-    let pipeline: Pipeline
-    let logger: Logger
+/// Runs a service and says when it ended.
+private struct EndingService: Service {
+    let service: any Service
     let ended: @Sendable () -> Void
-    let report: @Sendable (PipelineError) -> Void
 
     func run() async throws {
         defer { ended() }
-        do {
-            try await pipeline.run()
-        } catch let error as PipelineError {
-            logger.error("pipeline failed", metadata: ["pipeline": "\(pipeline.spec.name)", "error": "\(error.message)"])
-            report(error)
-        }
+        try await service.run()
     }
 }
 
-/// Ends the service group once the last pipeline ended, so that services running alongside (which would run
+/// Ends the service group once the pipelines ended, so that services running alongside (which would run
 /// forever) stop with them.
 private final class GroupHandle: Sendable {
-    let pipelines = Atomic<Int>(0)
     private let group = Mutex<ServiceGroup?>(nil)
     private let ended = Atomic<Bool>(false)
 
@@ -100,11 +78,9 @@ private final class GroupHandle: Sendable {
         if ended.load(ordering: .acquiring) { shutDown() }
     }
 
-    @Sendable func pipelineEnded() {
-        if pipelines.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-            ended.store(true, ordering: .releasing)
-            shutDown()
-        }
+    @Sendable func pipelinesEnded() {
+        ended.store(true, ordering: .releasing)
+        shutDown()
     }
 
     private func shutDown() {
@@ -113,8 +89,6 @@ private final class GroupHandle: Sendable {
     }
 }
 
-/// Exits the process on a second SIGTERM/SIGINT (the user asked twice, so the drain is abandoned), or when a
-/// shutdown has not finished by its deadline. State on disk stays consistent because checkpoint writes are atomic.
 private final class ShutdownWatch {
     private final class Count: Sendable {
         let value = Atomic<Int>(0)

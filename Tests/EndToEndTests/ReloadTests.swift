@@ -22,18 +22,25 @@ import TraceTailCore
             """
     }
 
+    /// The binary running two pipelines over `a.log` and `b.log` (with `lines` lines each already), and where
+    /// its service server is.
+    func launch(_ server: FakeLangWatch, lines: Int, _ name: String = #function) async throws
+        -> (root: String, logs: LogWriter, path: String, process: RunningProcess, base: String) {
+        let root = temporaryDirectory(name)
+        let logs = LogWriter(directory: root + "/logs")
+        logs.lines(0..<lines, to: "a.log")
+        logs.lines(0..<lines, to: "b.log")
+        let path = root + "/config.yaml"
+        try config(root, logs, server: server, batchWait: "30ms").write(toFile: path, atomically: true, encoding: .utf8)
+        let process = try RunningProcess(["run", "-c", path])
+        return (root, logs, path, process, "http://127.0.0.1:\(try await servicePort(process))")
+    }
+
     @Test func aReloadUnderLoadLosesAndDuplicatesNothing() async throws {
         let server = FakeLangWatch()
         try await server.start()
         defer { server.stop() }
-        let root = temporaryDirectory()
-        let logs = LogWriter(directory: root + "/logs")
-        logs.lines(0..<1, to: "a.log")
-        logs.lines(0..<1, to: "b.log")
-        let path = root + "/config.yaml"
-        try config(root, logs, server: server, batchWait: "30ms").write(toFile: path, atomically: true, encoding: .utf8)
-        let process = try RunningProcess(["run", "-c", path])
-        let base = "http://127.0.0.1:\(try await servicePort(process))"
+        let (root, logs, path, process, base) = try await launch(server, lines: 1)
 
         // Both files grow the whole time; pipeline a is reloaded twice in the middle (SIGHUP, then HTTP).
         let writer = Task {
@@ -69,14 +76,7 @@ import TraceTailCore
         let server = FakeLangWatch()
         try await server.start()
         defer { server.stop() }
-        let root = temporaryDirectory()
-        let logs = LogWriter(directory: root + "/logs")
-        logs.lines(0..<5, to: "a.log")
-        logs.lines(0..<5, to: "b.log")
-        let path = root + "/config.yaml"
-        try config(root, logs, server: server, batchWait: "30ms").write(toFile: path, atomically: true, encoding: .utf8)
-        let process = try RunningProcess(["run", "-c", path])
-        let base = "http://127.0.0.1:\(try await servicePort(process))"
+        let (root, logs, path, process, base) = try await launch(server, lines: 5)
         try await eventually(timeout: .seconds(10), "the first lines") { server.spans.count == 10 }
 
         try config(root, logs, server: server, batchWait: "never").write(toFile: path, atomically: true, encoding: .utf8)

@@ -15,6 +15,10 @@ public func httpPost(_ url: String, _ body: [UInt8], headers: [String: String] =
     request.method = .POST
     for (name, value) in headers { request.headers.add(name: name, value: value) }
     request.body = .bytes(ByteBuffer(bytes: body))
+    return try await send(request, timeout: timeout)
+}
+
+private func send(_ request: HTTPClientRequest, timeout: Duration) async throws -> HTTPReply {
     let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
     let data = try await response.body.collect(upTo: 16 << 20)
     var fields: [String: String] = [:]
@@ -44,11 +48,7 @@ func listeningPort(_ process: RunningProcess, _ message: String) async throws ->
 public func httpGet(_ url: String) async throws -> HTTPReply {
     var request = HTTPClientRequest(url: url)
     request.method = .GET
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-    let data = try await response.body.collect(upTo: 16 << 20)
-    var fields: [String: String] = [:]
-    for header in response.headers { fields[header.name.lowercased()] = header.value }
-    return HTTPReply(status: Int(response.status.code), headers: fields, body: String(buffer: data))
+    return try await send(request, timeout: .seconds(10))
 }
 
 /// The port a running binary's service server listens on, from its `service listening` log line.

@@ -78,6 +78,38 @@ public struct JSONWriter: Sendable {
         afterMember = true
     }
 
+    /// An object member whose name needs no escaping (a literal): written as it is, without a scan.
+    public mutating func member(_ name: StaticString, _ body: (inout JSONWriter) -> Void) {
+        if afterMember { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        raw(name)
+        raw("\":")
+        body(&self)
+        afterMember = true
+    }
+
+    /// Writes lowercase hex digits of 64-bit words as one JSON string (trace and span ids), with no `String`.
+    public mutating func hexString(_ words: UInt64...) {
+        bytes.append(UInt8(ascii: "\""))
+        for word in words {
+            for shift in stride(from: 60, through: 0, by: -4) { bytes.append(hexDigit(UInt8((word >> UInt64(shift)) & 0xF))) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Writes an integer as a JSON string (OTLP/JSON's 64-bit integers), with no `String`.
+    public mutating func quoted(_ value: UInt64) {
+        bytes.append(UInt8(ascii: "\""))
+        unquoted(value)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func unquoted(_ value: UInt64) {
+        guard value >= 10 else { return bytes.append(UInt8(ascii: "0") + UInt8(value)) }
+        unquoted(value / 10)
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
+
     public mutating func string(_ name: String, _ value: String) { self(name) { $0.string(value) } }
     public mutating func int(_ name: String, _ value: some BinaryInteger) { self(name) { $0.int(value) } }
     public mutating func double(_ name: String, _ value: Double) { self(name) { $0.double(value) } }

@@ -34,27 +34,32 @@ public enum OTLPJSON {
 
     static func span(_ writer: inout JSONWriter, _ record: Record) {
         writer.object { span in
-            span.string("traceId", record.traceID?.description ?? "")
-            span.string("spanId", record.spanID?.description ?? "")
-            if let parent = record.parentSpanID { span.string("parentSpanId", parent.description) }
-            span.string("name", record.name ?? "")
-            span.int("kind", SpanAttributes.kind(record))
-            span.string("startTimeUnixNano", String(record.startTime ?? record.observedTime))
-            span.string("endTimeUnixNano", String(record.endTime ?? record.startTime ?? record.observedTime))
-            span("attributes") { writer in
+            span.member("traceId") { writer in
+                if let trace = record.traceID { writer.hexString(trace.high, trace.low) } else { writer.string("") }
+            }
+            span.member("spanId") { writer in
+                if let id = record.spanID { writer.hexString(id.value) } else { writer.string("") }
+            }
+            if let parent = record.parentSpanID { span.member("parentSpanId") { $0.hexString(parent.value) } }
+            span.member("name") { $0.string(record.name ?? "") }
+            span.member("kind") { $0.int(SpanAttributes.kind(record)) }
+            let start = record.startTime ?? record.observedTime
+            span.member("startTimeUnixNano") { $0.quoted(start) }
+            span.member("endTimeUnixNano") { $0.quoted(record.endTime ?? start) }
+            span.member("attributes") { writer in
                 writer.array { list in
                     SpanAttributes.forEach(record) { key, value in list.element { keyValue(&$0, key, value) } }
                 }
             }
-            span("events") { $0.array(EmptyCollection<Int>()) { _, _ in } }
-            span("status") { writer in
+            span.member("events") { $0.raw("[]") }
+            span.member("status") { writer in
                 writer.object { status in
                     switch record.status {
-                    case .unset: status.int("code", 0)
-                    case .ok: status.int("code", 1)
+                    case .unset: status.member("code") { $0.raw("0") }
+                    case .ok: status.member("code") { $0.raw("1") }
                     case .error(let message, _):
-                        status.string("message", message)
-                        status.int("code", 2)
+                        status.member("message") { $0.string(message) }
+                        status.member("code") { $0.raw("2") }
                     }
                 }
             }
@@ -67,20 +72,23 @@ public enum OTLPJSON {
 
     static func keyValue(_ writer: inout JSONWriter, _ key: String, _ value: AttributeValue) {
         writer.object { keyValue in
-            keyValue.string("key", key)
-            keyValue("value") { anyValue(&$0, value) }
+            keyValue.member("key") { $0.string(key) }
+            keyValue.member("value") { anyValue(&$0, value) }
         }
     }
 
     static func anyValue(_ writer: inout JSONWriter, _ value: AttributeValue) {
         writer.object { any in
             switch value {
-            case .string(let text): any.string("stringValue", text)
-            case .int(let number): any.string("intValue", String(number))
-            case .double(let number): any.double("doubleValue", number)
-            case .bool(let flag): any.bool("boolValue", flag)
+            case .string(let text): any.member("stringValue") { $0.string(text) }
+            case .int(let number):
+                any.member("intValue") { writer in
+                    if number < 0 { writer.string(String(number)) } else { writer.quoted(UInt64(number)) }
+                }
+            case .double(let number): any.member("doubleValue") { $0.double(number) }
+            case .bool(let flag): any.member("boolValue") { $0.bool(flag) }
             case .array(let items):
-                any("arrayValue") { $0.object { $0("values") { $0.array(items) { anyValue(&$0, $1) } } } }
+                any.member("arrayValue") { $0.object { $0.member("values") { $0.array(items) { anyValue(&$0, $1) } } } }
             }
         }
     }

@@ -97,6 +97,25 @@ import TestSupport
         #expect(await delivered)
     }
 
+    @Test func aWaiterForAnEntryAcknowledgedOutOfOrderReturnsAtOnce() async throws {
+        let queue = try open(temporaryDirectory())
+        try await queue.append(entry(1))
+        let second = try await queue.append(entry(2))
+        let first = try #require(await queue.next())
+        queue.acknowledge(try #require(await queue.next()).sequence) // the second, while the first is still out
+        let answered = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { await queue.acknowledged(second) }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                return nil // a waiter that never hears back
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        }
+        #expect(answered == true)
+        queue.acknowledge(first.sequence)
+    }
+
     @Test func batchesRoundTripWithEverySpanField() async throws {
         var batch = RecordBatch(ack: AckToken(0))
         batch.append(Array("raw line".utf8), position: SourcePosition(source: "a.log", identity: "id", offsets: 10..<19),

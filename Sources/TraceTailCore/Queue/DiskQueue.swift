@@ -277,7 +277,7 @@ public final class DiskQueue: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
                 let done = state.withLock { state -> Bool? in
                     if Task.isCancelled || state.closed { return false }
-                    if sequence <= state.acknowledgedThrough { return true }
+                    if sequence <= state.acknowledgedThrough || state.acknowledged.contains(sequence) { return true }
                     state.deliveryWaiters[id] = continuation
                     return nil
                 }

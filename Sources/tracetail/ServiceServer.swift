@@ -38,6 +38,7 @@ struct ServiceServer: Service {
         }
         router.get("/metrics") { [registry] _, _ -> Response in
             process.update()
+            DiskQueue.refreshGauges()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }

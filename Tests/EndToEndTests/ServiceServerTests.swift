@@ -79,4 +79,31 @@ import TraceTailCore
         process.signal(SIGTERM)
         #expect(try await process.wait().status == 0)
     }
+
+    @Test func aStuckQueuesOldestEntryAgesInTheMetrics() async throws {
+        let server = FakeLangWatch()
+        try await server.start()
+        defer { server.stop() }
+        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
+        let root = temporaryDirectory()
+        let config = root + "/config.yaml"
+        try """
+            service: { data_dir: \(root)/data, grace_period: 1s, http: { listen: "127.0.0.1:0" } }
+            pipelines:
+              app:
+                input: { type: stdin, buffer: disk }
+                outputs:
+                  - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 20ms, initial_backoff: 50ms, max_backoff: 100ms }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = try RunningProcess(["run", "-c", config])
+        let base = "http://127.0.0.1:\(try await servicePort(process))"
+        process.write("one\ntwo\n")
+        try await eventually(timeout: .seconds(10), "delivery attempts") { server.requests.count >= 1 }
+        try await Task.sleep(for: .milliseconds(2200)) // nothing moves: no append, no acknowledgement
+        let parsed = samples(try await httpGet(base + "/metrics").body)
+        #expect(value(parsed, "tracetail_queue_entries", #"stage="input""#) == 1)
+        #expect((value(parsed, "tracetail_queue_oldest_entry_age_seconds", #"stage="input""#) ?? 0) >= 2)
+        process.signal(SIGKILL)
+        _ = try await process.wait()
+    }
 }

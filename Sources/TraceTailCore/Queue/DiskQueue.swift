@@ -155,6 +155,7 @@ public final class DiskQueue: Sendable {
         try self.state.withLock { state throws(SystemError) in try startSegment(&state) }
         self.metrics.corrupt.increment(by: recovery.corrupt)
         updateGauges()
+        Self.openQueues.withLock { $0.append(Weak(self)) }
     }
 
     deinit {
@@ -361,6 +362,25 @@ public final class DiskQueue: Sendable {
             defer { state.reader = nil }
             return state.reader
         }?.resume()
+    }
+
+    /// Every open queue, weakly: `/metrics` refreshes their gauges when scraped (the oldest entry ages while
+    /// nothing happens).
+    private final class Weak: @unchecked Sendable {
+        // @unchecked: `queue` is only read or replaced under `openQueues`' lock.
+        weak var queue: DiskQueue?
+        init(_ queue: DiskQueue) { self.queue = queue }
+    }
+
+    private static let openQueues = Mutex<[Weak]>([])
+
+    /// Brings every open queue's gauges (entries, bytes, oldest entry's age) up to date.
+    public static func refreshGauges() {
+        let queues = openQueues.withLock { list in
+            list.removeAll { $0.queue == nil }
+            return list.compactMap(\.queue)
+        }
+        for queue in queues { queue.updateGauges() }
     }
 
     private func updateGauges() {

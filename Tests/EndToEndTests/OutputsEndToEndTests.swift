@@ -56,10 +56,8 @@ import TraceTailCore
     }
 
     @Test func shutdownDuringAnOutageLeavesTheRecordsForTheNextRun() async throws {
-        let server = FakeLangWatch()
-        try await server.start()
+        let server = try await FakeLangWatch.down()
         defer { server.stop() }
-        server.inject(Array(repeating: .status(503), count: 10_000), on: "/api/otel") // down until further notice
         let root = temporaryDirectory()
         let logs = LogWriter(directory: root + "/logs")
         logs.lines(0..<50, to: "app.log")

@@ -81,10 +81,8 @@ import TraceTailCore
     }
 
     @Test func aStuckQueuesOldestEntryAgesInTheMetrics() async throws {
-        let server = FakeLangWatch()
-        try await server.start()
+        let server = try await FakeLangWatch.down()
         defer { server.stop() }
-        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
         let root = temporaryDirectory()
         let config = root + "/config.yaml"
         try """

@@ -231,10 +231,8 @@ import TraceTailCore
     }
 
     @Test func aFullQueueAnswers503WithRetryAfterAndRetriedRecordsAllArrive() async throws {
-        let server = FakeLangWatch()
-        try await server.start()
+        let server = try await FakeLangWatch.down()
         defer { server.stop() }
-        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel") // down until further notice
         let root = temporaryDirectory()
         let process = try start(root, outputs: otlpOutput(server), input: "queue: { max_bytes: 64KiB }\n      max_body_bytes: 8KiB")
         let url = "http://127.0.0.1:\(try await webhookPort(process))/ingest"
@@ -268,10 +266,8 @@ import TraceTailCore
     }
 
     @Test func acknowledgedRecordsSurviveKill9AndArriveOncePerID() async throws {
-        let server = FakeLangWatch()
-        try await server.start()
+        let server = try await FakeLangWatch.down()
         defer { server.stop() }
-        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
         let root = temporaryDirectory()
         let first = try start(root, outputs: otlpOutput(server))
         let url = "http://127.0.0.1:\(try await webhookPort(first))/ingest"
@@ -316,10 +312,8 @@ import TraceTailCore
 /// `buffer: disk` on an output and on stdin: an outage or a kill -9 loses nothing.
 @Suite(.serialized) struct DiskBufferEndToEndTests {
     @Test func anOutputsDiskBufferOutlastsAnOutageAndAKill() async throws {
-        let server = FakeLangWatch()
-        try await server.start()
+        let server = try await FakeLangWatch.down()
         defer { server.stop() }
-        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
         let root = temporaryDirectory()
         let logs = LogWriter(directory: root + "/logs")
         logs.lines(0..<200, to: "app.log")
@@ -352,10 +346,8 @@ import TraceTailCore
     }
 
     @Test func stdinWithADiskBufferDeliversAfterARestart() async throws {
-        let server = FakeLangWatch()
-        try await server.start()
+        let server = try await FakeLangWatch.down()
         defer { server.stop() }
-        server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
         let root = temporaryDirectory()
         let config = root + "/config.yaml"
         try """

@@ -80,6 +80,15 @@ public final class FakeLangWatch: Sendable {
         }
     }
 
+    /// A started server whose endpoints under `prefix` answer 503 to everything until `clearFaults()`: an
+    /// outage.
+    public static func down(on prefix: String = "/api/otel") async throws -> FakeLangWatch {
+        let server = FakeLangWatch()
+        try await server.start()
+        server.inject(Array(repeating: .status(503), count: 100_000), on: prefix)
+        return server
+    }
+
     /// Makes a trace findable by the search API, `after` from now (ingestion is asynchronous).
     public func makeSearchable(_ traceID: String, after delay: Duration = .zero) {
         state.withLock { $0.searchable[traceID] = .now + delay }

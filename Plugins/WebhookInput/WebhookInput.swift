@@ -73,8 +73,11 @@ public struct WebhookInput: Input {
         PluginOption("retry_after", "duration", default: "1s", "The Retry-After of a 503 when the queue is full."),
     ]
 
-    /// Routes every webhook serves besides `path`.
-    static let relayRoutes = ["/api/collector", "/v1/traces", "/api/otel/v1/traces"]
+    /// Routes every webhook serves besides `path`, and what each takes.
+    static let relays: [(path: String, route: Route)] = [
+        ("/api/collector", .collector), ("/v1/traces", .otlp), ("/api/otel/v1/traces", .otlp),
+    ]
+    static var relayRoutes: [String] { relays.map(\.path) }
 
     let configuration: Configuration
     let context: PluginContext
@@ -119,9 +122,8 @@ public struct WebhookInput: Input {
     private func serve() async throws {
         let router = Router()
         router.post(RouterPath(configuration.path)) { request, _ in await handle(request, route: .ingest) }
-        router.post("/api/collector") { request, _ in await handle(request, route: .collector) }
-        for path in ["/v1/traces", "/api/otel/v1/traces"] {
-            router.post(RouterPath(path)) { request, _ in await handle(request, route: .otlp(path)) }
+        for (path, route) in Self.relays {
+            router.post(RouterPath(path)) { request, _ in await handle(request, route: route) }
         }
         let listen = configuration.listen
         let logger = context.logger
@@ -141,17 +143,9 @@ public struct WebhookInput: Input {
         try await app.run()
     }
 
-    enum Route: Sendable {
-        case ingest, collector
-        case otlp(String)
-
-        var name: String {
-            switch self {
-            case .ingest: return "ingest"
-            case .collector: return "collector"
-            case .otlp: return "otlp"
-            }
-        }
+    /// A route's kind, also its metric label.
+    enum Route: String, Sendable {
+        case ingest, collector, otlp
     }
 
     private func handle(_ request: Request, route: Route) async -> Response {
@@ -161,10 +155,10 @@ public struct WebhookInput: Input {
         } catch let error as RequestError {
             response = error.response(retryAfter: configuration.retryAfter)
         } catch {
-            context.logger.error("webhook request failed", metadata: ["route": "\(route.name)", "error": "\(error)"])
+            context.logger.error("webhook request failed", metadata: ["route": "\(route.rawValue)", "error": "\(error)"])
             response = RequestError.unavailable("cannot queue the request: \(error)").response(retryAfter: configuration.retryAfter)
         }
-        metrics.requests(route: route.name, status: response.status.code).increment()
+        metrics.requests(route: route.rawValue, status: response.status.code).increment()
         return response
     }
 

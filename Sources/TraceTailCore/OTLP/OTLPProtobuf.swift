@@ -1,5 +1,3 @@
-import SwiftProtobuf
-
 public typealias OTLPExportRequest = Opentelemetry_Proto_Trace_V1_ExportTraceServiceRequest
 public typealias OTLPExportResponse = Opentelemetry_Proto_Trace_V1_ExportTraceServiceResponse
 

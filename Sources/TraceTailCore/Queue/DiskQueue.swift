@@ -46,8 +46,6 @@ public final class DiskQueue: Sendable {
     public struct Entry: Sendable {
         public var sequence: UInt64
         public var payload: [UInt8]
-        /// When it was appended, in nanoseconds since the epoch.
-        public var appendedAt: UInt64
     }
 
     /// What recovery found on open.
@@ -228,7 +226,7 @@ public final class DiskQueue: Sendable {
                     acknowledge(located.sequence)
                     continue
                 }
-                return Entry(sequence: located.sequence, payload: payload, appendedAt: located.appendedAt)
+                return Entry(sequence: located.sequence, payload: payload)
             }
             if !waiting || state.withLock({ $0.closed }) { return nil }
             await withTaskCancellationHandler {

@@ -55,9 +55,9 @@ public struct ConsoleOutput: DirectOutput {
         for record in records {
             switch configuration.format {
             case .json: SpanJSON.write(record, to: &writer)
-            case .text: writer.bytes.append(contentsOf: Self.line(record).utf8)
+            case .text: writer.output.append(Self.line(record))
             }
-            writer.bytes.append(UInt8(ascii: "\n"))
+            writer.output.append(UInt8(ascii: "\n"))
         }
         return writer.bytes
     }
@@ -81,7 +81,7 @@ public struct ConsoleOutput: DirectOutput {
         for (key, value) in record.attributes {
             var writer = JSONWriter()
             SpanJSON.attribute(value, &writer)
-            text += " \(key)=" + String(decoding: writer.bytes, as: UTF8.self)
+            text += " \(key)=" + writer.text
         }
         return text
     }

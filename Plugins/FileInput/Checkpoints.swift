@@ -88,7 +88,7 @@ struct CheckpointFile {
                 }
             }
         }
-        writer.bytes.append(UInt8(ascii: "\n"))
+        writer.output.append(UInt8(ascii: "\n"))
         return writer.bytes
     }
 

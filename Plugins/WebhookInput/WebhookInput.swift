@@ -281,7 +281,7 @@ enum RequestError: Error {
     func response(retryAfter: ConfigDuration) -> Response {
         var writer = JSONWriter()
         writer.object { $0.string("error", message) }
-        let text = String(decoding: writer.bytes, as: UTF8.self)
+        let text = writer.text
         switch self {
         case .badRequest: return WebhookInput.json(.badRequest, text)
         case .unsupported: return WebhookInput.json(.unsupportedMediaType, text)

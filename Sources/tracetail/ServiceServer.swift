@@ -68,9 +68,12 @@ struct ProcessMetrics: Sendable {
     let openFiles: Gauge
 
     init(registry: PrometheusCollectorRegistry) {
-        residentBytes = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
-        cpuSeconds = registry.makeGauge(name: "process_cpu_seconds_total", help: "User and system CPU time spent in seconds.")
-        openFiles = registry.makeGauge(name: "process_open_fds", help: "Number of open file descriptors.")
+        func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "process", metricName: name, unitName: unit, helpText: help))
+        }
+        residentBytes = gauge("resident_memory", "bytes", "Resident memory size in bytes.")
+        cpuSeconds = gauge("cpu_seconds", "total", "User and system CPU time spent in seconds.")
+        openFiles = gauge("open", "fds", "Number of open file descriptors.")
     }
 
     func update() {

@@ -87,7 +87,7 @@ struct TestCommand: AsyncParsableCommand {
                     }
                 }
             }
-            print(String(decoding: writer.bytes, as: UTF8.self))
+            print(writer.text)
         }
     }
 }

@@ -22,7 +22,7 @@ func attributes(_ record: Record) -> [String] {
     record.attributes.map { key, value in
         var writer = JSONWriter()
         SpanJSON.attribute(value, &writer)
-        return "\(key)=" + String(decoding: writer.bytes, as: UTF8.self)
+        return "\(key)=" + writer.text
     }
 }
 
@@ -38,7 +38,7 @@ func attributes(_ record: Record) -> [String] {
         return records.records.map { record in
             var writer = JSONWriter()
             SpanJSON.write(record, to: &writer, source: false)
-            return String(decoding: writer.bytes, as: UTF8.self)
+            return writer.text
         }
     }
 

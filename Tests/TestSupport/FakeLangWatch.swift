@@ -360,7 +360,7 @@ public final class FakeLangWatch: Sendable {
         case .doubleValue(let number)?:
             var writer = JSONWriter()
             writer.object { $0.double("doubleValue", number) }
-            return String(decoding: writer.bytes, as: UTF8.self)
+            return writer.text
         case .boolValue(let flag)?: return #"{"boolValue":\#(flag)}"#
         case .arrayValue(let array)?: return #"{"arrayValue":{"values":["# + array.values.map { text(wrapped: $0) }.joined(separator: ",") + "]}}"
         default: return "?"
@@ -371,7 +371,7 @@ public final class FakeLangWatch: Sendable {
         if case .stringValue(let text)? = value.value {
             var writer = JSONWriter()
             writer.object { $0.string("stringValue", text) }
-            return String(decoding: writer.bytes, as: UTF8.self)
+            return writer.text
         }
         return text(value)
     }
@@ -380,6 +380,6 @@ public final class FakeLangWatch: Sendable {
         if case .string(let text)? = value["stringValue"] { return text }
         var writer = JSONWriter()
         writer.value(value)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return writer.text
     }
 }

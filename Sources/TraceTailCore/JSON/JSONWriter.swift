@@ -1,28 +1,31 @@
 /// Writes JSON straight into a byte buffer, for outputs that build request bodies without intermediate values.
-public struct JSONWriter: Sendable {
-    public var bytes: [UInt8]
+public struct JSONWriter: ~Copyable {
+    public var output: OutputBuffer
     /// Inside an object: a member was written, so the next one needs a comma.
     private var afterMember = false
 
-    public init(capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    public init(capacity: Int = 256) {
+        output = OutputBuffer(capacity: capacity)
     }
 
-    public mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
+    /// The JSON written.
+    public var bytes: [UInt8] { output.bytes }
+
+    /// The JSON written, as text.
+    public var text: String { output.text }
+
+    public mutating func raw(_ text: StaticString) { output.append(text) }
 
     /// Writes a quoted, escaped string.
     public mutating func string(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
-            bytes.append(UInt8(ascii: "\""))
+            output.append(UInt8(ascii: "\""))
             var runStart = 0
             for index in utf8.indices {
                 let byte = utf8[index]
                 guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
+                output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
                 switch byte {
                 case 0x22: raw("\\\"")
@@ -32,17 +35,19 @@ public struct JSONWriter: Sendable {
                 case 0x09: raw("\\t")
                 default:
                     raw("\\u00")
-                    bytes.append(hexDigit(byte >> 4))
-                    bytes.append(hexDigit(byte & 0xF))
+                    output.append(hexDigit(byte >> 4))
+                    output.append(hexDigit(byte & 0xF))
                 }
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-            bytes.append(UInt8(ascii: "\""))
+            output.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
+            output.append(UInt8(ascii: "\""))
         }
     }
 
     public mutating func int(_ value: some BinaryInteger) {
-        bytes.append(contentsOf: String(value).utf8)
+        guard let number = Int64(exactly: value) else { return output.append(String(value)) }
+        if number < 0 { output.append(UInt8(ascii: "-")) }
+        unquoted(number.magnitude)
     }
 
     /// Writes a finite double in its shortest round-trip form; NaN and infinities become `null`.
@@ -51,7 +56,7 @@ public struct JSONWriter: Sendable {
         if value == value.rounded(), abs(value) < 1e15 {
             int(Int64(value))
         } else {
-            bytes.append(contentsOf: value.description.utf8)
+            output.append(value.description)
         }
     }
 
@@ -61,27 +66,27 @@ public struct JSONWriter: Sendable {
 
     /// Writes an object; `body` writes its members with the member methods (`member`, or `string(_:_:)`, …).
     public mutating func object(_ body: (inout JSONWriter) -> Void) {
-        bytes.append(UInt8(ascii: "{"))
+        output.append(UInt8(ascii: "{"))
         let outer = afterMember
         afterMember = false
         body(&self)
         afterMember = outer
-        bytes.append(UInt8(ascii: "}"))
+        output.append(UInt8(ascii: "}"))
     }
 
     /// Writes an object member whose value `body` writes.
     public mutating func callAsFunction(_ name: String, _ body: (inout JSONWriter) -> Void) {
-        if afterMember { bytes.append(UInt8(ascii: ",")) }
+        if afterMember { output.append(UInt8(ascii: ",")) }
         string(name)
-        bytes.append(UInt8(ascii: ":"))
+        output.append(UInt8(ascii: ":"))
         body(&self)
         afterMember = true
     }
 
     /// An object member whose name needs no escaping (a literal): written as it is, without a scan.
     public mutating func member(_ name: StaticString, _ body: (inout JSONWriter) -> Void) {
-        if afterMember { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
+        if afterMember { output.append(UInt8(ascii: ",")) }
+        output.append(UInt8(ascii: "\""))
         raw(name)
         raw("\":")
         body(&self)
@@ -90,24 +95,35 @@ public struct JSONWriter: Sendable {
 
     /// Writes lowercase hex digits of 64-bit words as one JSON string (trace and span ids), with no `String`.
     public mutating func hexString(_ words: UInt64...) {
-        bytes.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: "\""))
         for word in words {
-            for shift in stride(from: 60, through: 0, by: -4) { bytes.append(hexDigit(UInt8((word >> UInt64(shift)) & 0xF))) }
+            for shift in stride(from: 60, through: 0, by: -4) { output.append(hexDigit(UInt8((word >> UInt64(shift)) & 0xF))) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: "\""))
     }
 
     /// Writes an integer as a JSON string (OTLP/JSON's 64-bit integers), with no `String`.
     public mutating func quoted(_ value: UInt64) {
-        bytes.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: "\""))
         unquoted(value)
-        bytes.append(UInt8(ascii: "\""))
+        output.append(UInt8(ascii: "\""))
     }
 
+    /// Decimal digits, written back to front into room kept for them.
     mutating func unquoted(_ value: UInt64) {
-        guard value >= 10 else { return bytes.append(UInt8(ascii: "0") + UInt8(value)) }
-        unquoted(value / 10)
-        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+        var digits = 1
+        var rest = value / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        let end = output.count + digits
+        for _ in 0..<digits { output.append(0) }
+        rest = value
+        for position in stride(from: end - 1, through: end - digits, by: -1) {
+            output[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        }
     }
 
     public mutating func string(_ name: String, _ value: String) { self(name) { $0.string(value) } }
@@ -118,32 +134,32 @@ public struct JSONWriter: Sendable {
 
     /// Writes an array of `items`, each written by `element`.
     public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
-        bytes.append(UInt8(ascii: "["))
+        output.append(UInt8(ascii: "["))
         let outer = afterMember
         var first = true
         for item in items {
-            if !first { bytes.append(UInt8(ascii: ",")) }
+            if !first { output.append(UInt8(ascii: ",")) }
             first = false
             element(&self, item)
         }
         afterMember = outer
-        bytes.append(UInt8(ascii: "]"))
+        output.append(UInt8(ascii: "]"))
     }
 
     /// Writes an array whose elements `body` adds one at a time with `element` (for items that are visited, not
     /// held in a collection).
     public mutating func array(_ body: (inout JSONWriter) -> Void) {
-        bytes.append(UInt8(ascii: "["))
+        output.append(UInt8(ascii: "["))
         let outer = afterMember
         afterMember = false
         body(&self)
         afterMember = outer
-        bytes.append(UInt8(ascii: "]"))
+        output.append(UInt8(ascii: "]"))
     }
 
     /// Writes one element of an `array(_:)`.
     public mutating func element(_ body: (inout JSONWriter) -> Void) {
-        if afterMember { bytes.append(UInt8(ascii: ",")) }
+        if afterMember { output.append(UInt8(ascii: ",")) }
         body(&self)
         afterMember = true
     }

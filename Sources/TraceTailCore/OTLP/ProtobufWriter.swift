@@ -1,36 +1,31 @@
-/// Writes protobuf wire format straight into a byte buffer: no message objects, one buffer per request. Nested
+/// Writes protobuf wire format straight into one buffer: no message objects, one buffer per request. Nested
 /// messages get minimal length prefixes: room for one is kept before the body and widened afterwards if needed.
-public struct ProtobufWriter: Sendable {
-    public var bytes: [UInt8]
+public struct ProtobufWriter: ~Copyable {
+    public var output: OutputBuffer
 
-    public init(capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    public init(capacity: Int = 256) {
+        output = OutputBuffer(capacity: capacity)
     }
+
+    /// The bytes written.
+    public var bytes: [UInt8] { output.bytes }
 
     @inline(__always)
-    mutating func varint(_ value: UInt64) {
-        if value < 0x80 { return bytes.append(UInt8(value)) }
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
+    mutating func varint(_ value: UInt64) { output.varint(value) }
 
-    mutating func tag(_ field: Int, _ wireType: Int) { varint(UInt64(field << 3 | wireType)) }
+    @inline(__always)
+    mutating func tag(_ field: Int, _ wireType: Int) { output.varint(UInt64(field << 3 | wireType)) }
 
     /// A varint field (int64, uint32, bool and enum values); zero is left out, as proto3 does.
     mutating func varint(_ field: Int, _ value: UInt64) {
         guard value != 0 else { return }
         tag(field, 0)
-        varint(value)
+        output.varint(value)
     }
 
     mutating func fixed64(_ field: Int, _ value: UInt64) {
         tag(field, 1)
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        output.fixed(value)
     }
 
     /// A string field; empty is left out.
@@ -39,35 +34,33 @@ public struct ProtobufWriter: Sendable {
         var text = text
         text.withUTF8 { utf8 in
             tag(field, 2)
-            varint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
+            output.varint(UInt64(utf8.count))
+            output.append(utf8)
         }
     }
 
     /// A bytes field holding big-endian 64-bit words: a span id (one), a trace id (two).
     mutating func words(_ field: Int, _ first: UInt64, _ second: UInt64? = nil) {
         tag(field, 2)
-        varint(second == nil ? 8 : 16)
-        withUnsafeBytes(of: first.bigEndian) { bytes.append(contentsOf: $0) }
-        if let second { withUnsafeBytes(of: second.bigEndian) { bytes.append(contentsOf: $0) } }
+        output.varint(second == nil ? 8 : 16)
+        output.fixed(first, bigEndian: true)
+        if let second { output.fixed(second, bigEndian: true) }
     }
 
     /// An embedded message; `expected` is the length prefix's likely size in bytes (1 below 128 bytes of body,
     /// 2 below 16 KiB, 3 below 2 MiB).
     mutating func message(_ field: Int, expected: Int = 1, _ body: (inout ProtobufWriter) -> Void) {
         tag(field, 2)
-        let prefix = bytes.count
-        for _ in 0..<expected { bytes.append(0) }
+        let prefix = output.count
+        for _ in 0..<expected { output.append(0) }
         body(&self)
-        let length = bytes.count - prefix - expected
+        let length = output.count - prefix - expected
         var needed = 1
         while length >> (7 * needed) != 0 { needed += 1 }
-        if needed != expected {
-            bytes.replaceSubrange(prefix..<prefix + expected, with: repeatElement(0, count: needed))
-        }
+        if needed != expected { output.move(from: prefix + expected, by: needed - expected) }
         var value = length
         for index in 0..<needed {
-            bytes[prefix + index] = UInt8(truncatingIfNeeded: value) | (index < needed - 1 ? 0x80 : 0)
+            output[prefix + index] = UInt8(truncatingIfNeeded: value) | (index < needed - 1 ? 0x80 : 0)
             value >>= 7
         }
     }

@@ -14,7 +14,7 @@ public enum SpanAttributes {
             // LangWatch reads labels as a JSON array in a string.
             var writer = JSONWriter()
             SpanJSON.attribute(labels, &writer)
-            body("langwatch.labels", .string(String(decoding: writer.bytes, as: UTF8.self)))
+            body("langwatch.labels", .string(writer.text))
         }
         if let input = record.input { body("langwatch.input", .string(TypedValue.json(input))) }
         if let output = record.output { body("langwatch.output", .string(TypedValue.json(output))) }
@@ -49,7 +49,7 @@ public enum TypedValue {
     public static func json(_ payload: SpanPayload) -> String {
         var writer = JSONWriter()
         write(payload, &writer)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return writer.text
     }
 
     /// An array of objects that each have a string `role`.

@@ -29,6 +29,6 @@ public enum JSONFlattener {
     public static func text(_ value: JSONValue) -> String {
         var writer = JSONWriter()
         writer.value(value)
-        return String(decoding: writer.bytes, as: UTF8.self)
+        return writer.text
     }
 }

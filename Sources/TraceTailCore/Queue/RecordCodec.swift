@@ -9,12 +9,12 @@ public enum RecordCodec {
 
     /// The batch's records as bytes (its acknowledgement token is not kept: the queue gives its own).
     public static func encode(_ batch: RecordBatch) -> [UInt8] {
-        var out = ByteWriter(capacity: batch.storage.count + batch.records.count * 160)
-        out.byte(version)
-        out.byte(batch.arrivedAsSpans ? 1 : 0)
+        var out = OutputBuffer(capacity: batch.storage.count + batch.records.count * 160)
+        out.append(version)
+        out.append(batch.arrivedAsSpans ? 1 : 0)
         out.varint(UInt64(batch.records.count))
         for record in batch.records {
-            out.bytes(batch.raw(record))
+            out.lengthPrefixed(batch.raw(record))
             encode(record, &out)
         }
         return out.bytes
@@ -54,9 +54,9 @@ public enum RecordCodec {
         static let parseError = Present(rawValue: 1 << 10)
     }
 
-    private static func encode(_ record: Record, _ out: inout ByteWriter) {
-        out.string(record.position.source)
-        out.string(record.position.identity)
+    private static func encode(_ record: Record, _ out: inout OutputBuffer) {
+        out.lengthPrefixed(record.position.source)
+        out.lengthPrefixed(record.position.identity)
         out.varint(record.position.offsets.lowerBound)
         out.varint(record.position.offsets.upperBound)
         out.varint(record.observedTime)
@@ -79,26 +79,26 @@ public enum RecordCodec {
         }
         if let id = record.spanID { out.fixed(id.value) }
         if let id = record.parentSpanID { out.fixed(id.value) }
-        if let name = record.name { out.string(name) }
-        if let type = record.type { out.string(type.rawValue) }
+        if let name = record.name { out.lengthPrefixed(name) }
+        if let type = record.type { out.lengthPrefixed(type.rawValue) }
         if let time = record.startTime { out.varint(time) }
         if let time = record.endTime { out.varint(time) }
         if let input = record.input { payload(input, &out) }
         if let output = record.output { payload(output, &out) }
         if let cost = record.cost { out.fixed(cost.bitPattern) }
-        if let problem = record.parseError { out.string(problem) }
+        if let problem = record.parseError { out.lengthPrefixed(problem) }
         switch record.status {
-        case .unset: out.byte(0)
-        case .ok: out.byte(1)
+        case .unset: out.append(0)
+        case .ok: out.append(1)
         case .error(let message, let stacktrace):
-            out.byte(2)
-            out.string(message)
+            out.append(2)
+            out.lengthPrefixed(message)
             out.varint(UInt64(stacktrace.count))
-            for line in stacktrace { out.string(line) }
+            for line in stacktrace { out.lengthPrefixed(line) }
         }
         out.varint(UInt64(record.attributes.count))
         for (key, value) in record.attributes {
-            out.string(key)
+            out.lengthPrefixed(key)
             attribute(value, &out)
         }
     }
@@ -146,16 +146,16 @@ public enum RecordCodec {
         return record
     }
 
-    private static func payload(_ payload: SpanPayload, _ out: inout ByteWriter) {
+    private static func payload(_ payload: SpanPayload, _ out: inout OutputBuffer) {
         switch payload {
         case .text(let text):
-            out.byte(0)
-            out.string(text)
+            out.append(0)
+            out.lengthPrefixed(text)
         case .json(let value):
-            out.byte(1)
+            out.append(1)
             var writer = JSONWriter()
             writer.value(value)
-            out.bytes(writer.bytes)
+            out.lengthPrefixed(writer.bytes)
         }
     }
 
@@ -172,21 +172,21 @@ public enum RecordCodec {
         }
     }
 
-    private static func attribute(_ value: AttributeValue, _ out: inout ByteWriter) {
+    private static func attribute(_ value: AttributeValue, _ out: inout OutputBuffer) {
         switch value {
         case .string(let text):
-            out.byte(0)
-            out.string(text)
+            out.append(0)
+            out.lengthPrefixed(text)
         case .int(let number):
-            out.byte(1)
+            out.append(1)
             out.fixed(UInt64(bitPattern: number))
         case .double(let number):
-            out.byte(2)
+            out.append(2)
             out.fixed(number.bitPattern)
         case .bool(let flag):
-            out.byte(flag ? 4 : 3)
+            out.append(flag ? 4 : 3)
         case .array(let items):
-            out.byte(5)
+            out.append(5)
             out.varint(UInt64(items.count))
             for item in items { attribute(item, &out) }
         }
@@ -209,39 +209,17 @@ public enum RecordCodec {
     }
 }
 
-/// Appends little-endian integers, LEB128 varints and length-prefixed bytes.
-struct ByteWriter {
-    var bytes: [UInt8]
-
-    init(capacity: Int) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
-    }
-
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
-
-    mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        bytes.append(UInt8(value))
-    }
-
-    mutating func fixed(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func bytes(_ data: some Collection<UInt8>) {
+/// The record codec's fields: single bytes, little-endian integers, LEB128 varints and length-prefixed bytes.
+extension OutputBuffer {
+    mutating func lengthPrefixed(_ data: some Collection<UInt8>) {
         varint(UInt64(data.count))
-        bytes.append(contentsOf: data)
+        append(data)
     }
 
-    mutating func string(_ text: String) { bytes(text.utf8) }
+    mutating func lengthPrefixed(_ text: String) { lengthPrefixed(text.utf8) }
 }
 
-/// Reads what `ByteWriter` wrote; every read checks the bounds.
+/// Reads what the codec wrote; every read checks the bounds.
 struct ByteReader {
     private let data: [UInt8]
     private var index = 0

@@ -58,7 +58,7 @@ public struct DeadLetterFile: Sendable {
                 if let span = record.spanID { members.string("span_id", span.description) }
                 members.string("raw", batch.rawText(record))
             }
-            writer.bytes.append(UInt8(ascii: "\n"))
+            writer.output.append(UInt8(ascii: "\n"))
         }
         try FileSystem.append(writer.bytes, to: path)
     }

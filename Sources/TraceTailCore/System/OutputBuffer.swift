@@ -1,0 +1,112 @@
+/// A growable byte buffer that encoders write request bodies into through a raw pointer. It cannot be copied, so
+/// an append checks capacity and nothing else (no uniqueness check, no bounds check per byte); `bytes` or `text`
+/// hands the result over.
+public struct OutputBuffer: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// The bytes written so far.
+    public private(set) var count = 0
+
+    public init(capacity: Int = 256) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The bytes written, as an array.
+    public var bytes: [UInt8] { [UInt8](UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes written, as text (invalid UTF-8 replaced).
+    public var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    /// Makes room for `extra` more bytes.
+    @inline(__always)
+    public mutating func reserve(_ extra: Int) {
+        if count + extra > capacity { grow(to: count + extra) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < needed { newCapacity *= 2 }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        grown.update(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    public mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(bytes)) }
+
+    public mutating func append(_ bytes: some Collection<UInt8>) {
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { append($0) }
+        if copied == nil { Array(bytes).withUnsafeBytes { append($0) } }
+    }
+
+    public mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends a string's UTF-8 bytes.
+    public mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
+    }
+
+    /// Appends an unsigned LEB128 varint (protobuf's and the record codec's).
+    @inline(__always)
+    public mutating func varint(_ value: UInt64) {
+        reserve(10)
+        var value = value
+        while value >= 0x80 {
+            base[count] = UInt8(truncatingIfNeeded: value) | 0x80
+            count += 1
+            value >>= 7
+        }
+        base[count] = UInt8(value)
+        count += 1
+    }
+
+    /// Appends an integer's bytes in the given order.
+    @inline(__always)
+    public mutating func fixed(_ value: UInt64, bigEndian: Bool = false) {
+        reserve(8)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: bigEndian ? value.bigEndian : value.littleEndian, as: UInt64.self)
+        count += 8
+    }
+
+    /// A byte already written.
+    public subscript(position: Int) -> UInt8 {
+        get {
+            precondition(position >= 0 && position < count)
+            return base[position]
+        }
+        set {
+            precondition(position >= 0 && position < count)
+            base[position] = newValue
+        }
+    }
+
+    /// Moves the bytes from `position` on by `shift` bytes, towards the end (what lies in between is undefined until
+    /// overwritten) or, negative, towards the start (dropping what they cover): a length prefix resized in place.
+    public mutating func move(from position: Int, by shift: Int) {
+        precondition(position >= 0 && position <= count && position + shift >= 0)
+        if shift > 0 { reserve(shift) }
+        UnsafeMutableRawPointer(base + position + shift).copyMemory(from: base + position, byteCount: count - position) // may overlap: memmove
+        count += shift
+    }
+}

@@ -57,7 +57,7 @@ public struct LangSmithOutput: GatheringOutput {
 
 /// The `runs/batch` body for spans of one trace (WIRE.md §5).
 enum RunsPayload {
-    static func encode(_ records: [Record], project: String) -> [UInt8] {
+    static func encode(_ records: some Collection<Record>, project: String) -> [UInt8] {
         let bySpan = Dictionary(records.compactMap { record in record.spanID.map { ($0, record) } }, uniquingKeysWith: { first, _ in first })
         var writer = JSONWriter(capacity: 1024 * records.count)
         writer.object { body in

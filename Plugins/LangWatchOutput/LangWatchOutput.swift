@@ -94,7 +94,7 @@ enum CollectorPayload {
         return try? JSONReader.parse(Array(text.utf8))
     }
 
-    static func encode(_ records: [Record]) -> [UInt8] {
+    static func encode(_ records: some Collection<Record>) -> [UInt8] {
         var writer = JSONWriter(capacity: 1024 * records.count)
         writer.object { body in
             body.string("trace_id", records.first?.traceID?.description ?? "")

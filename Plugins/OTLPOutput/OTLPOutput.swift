@@ -96,7 +96,7 @@ struct OTLPEncoding: Sendable {
     }
 
     /// The request body and its exact content type.
-    func encode(_ records: [Record]) -> (body: [UInt8], contentType: String) {
+    func encode(_ records: RecordSelection) -> (body: [UInt8], contentType: String) {
         switch configuration.encoding {
         case .json:
             return (OTLPJSON.request(records, resource: resource, scope: OTLPScope()), "application/json")

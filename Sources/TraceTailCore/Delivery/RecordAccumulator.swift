@@ -1,9 +1,11 @@
 import Synchronization
 
-/// Collects the batches handed to an output into requests — per group (one trace for the LangWatch collector,
-/// everything for OTLP) — and settles each batch once all of its records were delivered or dead-lettered. What it
-/// holds is bounded by weight: `add` waits for room, which is how backpressure reaches the pipeline. A group goes out when it is full (records or bytes), when its oldest record has waited
-/// `maxWait`, or, with `quiet`, when no record joined it for that long.
+/// Collects the batches handed to an output into requests — one per trace (the LangWatch collector, LangSmith) or
+/// everything together (OTLP) — and settles each batch once all of its records were delivered or dead-lettered.
+/// Requests refer to the batches it holds (`RecordSelection`) instead of copying records. What it holds is bounded
+/// by weight: `add` waits for room, which is how backpressure reaches the pipeline. A group goes out when it is
+/// full (records or bytes), when its oldest record has waited `maxWait`, or, with `quiet`, when no record joined it
+/// for that long.
 public final class RecordAccumulator: Sendable {
     public struct Limits: Sendable {
         public var maxRecords: Int
@@ -26,31 +28,38 @@ public final class RecordAccumulator: Sendable {
         }
     }
 
-    /// Records taken out together, as a batch of their own (raw bytes included, for dead letters).
+    /// The records of one request, and the batches they came from.
     public struct Chunk: Sendable {
-        public var batch: RecordBatch
-        fileprivate var tickets: [Int]
+        public var records: RecordSelection
+        fileprivate var tickets: [Run]
     }
 
     /// Delivers a chunk (or dead-letters it) and returns true; false when it was cancelled (shutdown ran out of
     /// time), which leaves its records unacknowledged.
     public typealias Deliver = @Sendable (Chunk) async -> Bool
 
-    private struct Group {
-        var entries: [(ticket: Int, index: Int)] = []
+    /// Consecutive records of one held batch.
+    fileprivate struct Run: Sendable {
+        var ticket: Int
+        var records: Range<Int>
+    }
+
+    fileprivate struct Group {
+        var runs: [Run] = []
+        var count = 0
         var bytes = 0
         var first: ContinuousClock.Instant
         var last: ContinuousClock.Instant
     }
 
-    private struct Held {
+    fileprivate struct Held {
         var batch: RecordBatch
         var remaining: Int
         var settled: @Sendable () -> Void
     }
 
     private struct State {
-        var groups: [String: Group] = [:]
+        var groups: [TraceID?: Group] = [:]
         var held: [Int: Held] = [:]
         var heldWeight = 0
         var roomWaiters: [CheckedContinuation<Bool, Never>] = []
@@ -61,27 +70,25 @@ public final class RecordAccumulator: Sendable {
     }
 
     private let limits: Limits
-    private let groupKey: @Sendable (Record) -> String
+    private let byTrace: Bool
     private let deliver: Deliver
     private let state = Mutex(State())
     private let wakeup = Wakeup()
     private let stopped = Wakeup()
 
-    public init(limits: Limits, groupKey: @escaping @Sendable (Record) -> String = { _ in "" }, deliver: @escaping Deliver) {
+    /// `byTrace`: one request per trace (records without a trace id go together).
+    public init(limits: Limits, byTrace: Bool = false, deliver: @escaping Deliver) {
         self.limits = limits
-        self.groupKey = groupKey
+        self.byTrace = byTrace
         self.deliver = deliver
     }
 
-    /// Takes a batch once there is room for it (backpressure) and returns; `settled` is called when every record
-    /// of it was delivered or dead-lettered. A delivery cut short by shutdown never calls it (the records stay
-    /// unacknowledged).
-    /// The records as the requests would group them (per group key, at most `maxRecords` each), in order.
+    /// The records as the requests would group them (per trace when grouping, at most `maxRecords` each), in order.
     public func requestGroups(_ records: [Record]) -> [[Record]] {
-        var order: [String] = []
-        var groups: [String: [Record]] = [:]
+        var order: [TraceID?] = []
+        var groups: [TraceID?: [Record]] = [:]
         for record in records {
-            let key = groupKey(record)
+            let key = byTrace ? record.traceID : nil
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(record)
         }
@@ -91,30 +98,45 @@ public final class RecordAccumulator: Sendable {
         }
     }
 
+    /// Takes a batch once there is room for it (backpressure) and returns; `settled` is called when every record
+    /// of it was delivered or dead-lettered. A delivery cut short by shutdown never calls it (the records stay
+    /// unacknowledged).
     public func add(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
         guard !batch.records.isEmpty else { return settled() }
         await waitForRoom(batch.weight)
         try Task.checkCancellation()
+        // Which group each stretch of records joins is worked out before taking the lock.
+        var stretches: [(key: TraceID?, records: Range<Int>, bytes: Int)] = []
+        if byTrace {
+            for index in batch.records.indices {
+                let key = batch.records[index].traceID
+                let bytes = batch.records[index].raw.count + RecordBatch.recordOverhead
+                if let last = stretches.indices.last, stretches[last].key == key {
+                    stretches[last].records = stretches[last].records.lowerBound..<index + 1
+                    stretches[last].bytes += bytes
+                } else {
+                    stretches.append((key, index..<index + 1, bytes))
+                }
+            }
+        } else {
+            stretches.append((nil, batch.records.indices, batch.weight))
+        }
         let startFlusher = state.withLock { state -> Bool in
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            state.held[ticket] = Held(batch: batch, remaining: batch.records.count, settled: settled)
+            state.heldWeight += batch.weight
+            let now = ContinuousClock.now
+            for stretch in stretches {
+                state.groups[stretch.key, default: Group(first: now, last: now)].join(Run(ticket: ticket, records: stretch.records),
+                                                                                     bytes: stretch.bytes, at: now)
+            }
             defer { state.flusherStarted = true }
             return !state.flusherStarted
         }
         if startFlusher {
             let flusher = Task { await self.flushLoop() }
             state.withLock { $0.flusher = flusher }
-        }
-        state.withLock { state in
-            let ticket = state.nextTicket
-            state.nextTicket += 1
-            state.held[ticket] = Held(batch: batch, remaining: batch.records.count, settled: settled)
-            state.heldWeight += batch.weight
-            let now = ContinuousClock.now
-            for index in batch.records.indices { // by index: borrowing each record, not copying it
-                let key = groupKey(batch.records[index])
-                state.groups[key, default: Group(first: now, last: now)].entries.append((ticket, index))
-                state.groups[key]!.bytes += batch.records[index].raw.count + RecordBatch.recordOverhead
-                state.groups[key]!.last = now
-            }
         }
         wakeup.signal()
     }
@@ -170,41 +192,26 @@ public final class RecordAccumulator: Sendable {
             var chunks: [Chunk] = []
             var next: ContinuousClock.Instant?
             for key in Array(state.groups.keys) {
-                var group = state.groups[key]!
-                let due = state.draining || group.entries.count >= limits.maxRecords || group.bytes >= limits.maxBytes
+                var group = state.groups.removeValue(forKey: key)!
+                let due = state.draining || group.count >= limits.maxRecords || group.bytes >= limits.maxBytes
                     || now - group.first >= limits.maxWait || limits.quiet.map { now - group.last >= $0 } == true
                 guard due else {
                     var deadline = group.first + limits.maxWait
                     if let quiet = limits.quiet { deadline = min(deadline, group.last + quiet) }
                     next = min(next ?? deadline, deadline)
+                    state.groups[key] = group
                     continue
                 }
-                while !group.entries.isEmpty {
-                    let count = min(limits.maxRecords, group.entries.count)
-                    let taken = group.entries.prefix(count)
-                    group.entries.removeFirst(count)
-                    var batch = RecordBatch(ack: AckToken(0))
-                    batch.records.reserveCapacity(count)
-                    var source = RecordBatch(ack: AckToken(0))
-                    var sourceTicket = -1
-                    for (ticket, index) in taken {
-                        if ticket != sourceTicket { // looked up once per run of records from the same batch
-                            source = state.held[ticket]!.batch
-                            sourceTicket = ticket
-                        }
-                        let start = batch.storage.count
-                        batch.storage.append(contentsOf: source.storage[source.records[index].raw])
-                        batch.records.append(source.records[index])
-                        batch.records[batch.records.count - 1].raw = start..<batch.storage.count
-                    }
-                    chunks.append(Chunk(batch: batch, tickets: taken.map(\.ticket)))
+                while group.count > 0 {
+                    chunks.append(group.take(limits.maxRecords, from: state.held))
                     // A partly full remainder waits for more (unless draining).
-                    if !state.draining && group.entries.count < limits.maxRecords && now - group.first < limits.maxWait {
-                        break
-                    }
+                    if !state.draining && group.count < limits.maxRecords && now - group.first < limits.maxWait { break }
                 }
-                state.groups[key] = group.entries.isEmpty ? nil : Group(entries: group.entries, bytes: group.entries.count * 256,
-                                                                       first: now, last: group.last)
+                if group.count > 0 {
+                    group.first = now
+                    group.bytes = group.weight(in: state.held)
+                    state.groups[key] = group
+                }
             }
             return (chunks, next, state.draining)
         }
@@ -238,12 +245,12 @@ public final class RecordAccumulator: Sendable {
         waiting.forEach { $0.resume(returning: true) }
     }
 
-    private func settle(_ tickets: [Int]) {
+    private func settle(_ runs: [Run]) {
         let finished = state.withLock { state -> [@Sendable () -> Void] in
             var finished: [@Sendable () -> Void] = []
-            for ticket in tickets {
-                state.held[ticket]!.remaining -= 1
-                if state.held[ticket]!.remaining == 0, let held = state.held.removeValue(forKey: ticket) {
+            for run in runs {
+                state.held[run.ticket]!.remaining -= run.records.count
+                if state.held[run.ticket]!.remaining == 0, let held = state.held.removeValue(forKey: run.ticket) {
                     state.heldWeight -= held.batch.weight
                     finished.append(held.settled)
                 }
@@ -252,6 +259,51 @@ public final class RecordAccumulator: Sendable {
         }
         finished.forEach { $0() }
         wakeRoomWaiters()
+    }
+}
+
+extension RecordAccumulator.Group {
+    /// Adds a run of records, extending the last run when it continues it.
+    mutating func join(_ run: RecordAccumulator.Run, bytes: Int, at now: ContinuousClock.Instant) {
+        if let last = runs.indices.last, runs[last].ticket == run.ticket, runs[last].records.upperBound == run.records.lowerBound {
+            runs[last].records = runs[last].records.lowerBound..<run.records.upperBound
+        } else {
+            runs.append(run)
+        }
+        count += run.records.count
+        self.bytes += bytes
+        self.last = now
+    }
+
+    /// Takes up to `limit` records from the front as a chunk that refers to the held batches.
+    mutating func take(_ limit: Int, from held: [Int: RecordAccumulator.Held]) -> RecordAccumulator.Chunk {
+        var records = RecordSelection()
+        var taken: [RecordAccumulator.Run] = []
+        var left = limit
+        var consumed = 0
+        while left > 0, consumed < runs.count {
+            var run = runs[consumed]
+            if run.records.count > left {
+                runs[consumed].records = run.records.lowerBound + left..<run.records.upperBound
+                run.records = run.records.lowerBound..<run.records.lowerBound + left
+            } else {
+                consumed += 1
+            }
+            records.append(held[run.ticket]!.batch, records: run.records)
+            taken.append(run)
+            left -= run.records.count
+        }
+        runs.removeFirst(consumed)
+        count -= limit - left
+        return RecordAccumulator.Chunk(records: records, tickets: taken)
+    }
+
+    /// The weight of the records still waiting.
+    func weight(in held: [Int: RecordAccumulator.Held]) -> Int {
+        runs.reduce(0) { total, run in
+            let records = held[run.ticket]!.batch.records
+            return total + run.records.reduce(0) { $0 + records[$1].raw.count + RecordBatch.recordOverhead }
+        }
     }
 }
 

@@ -4,7 +4,7 @@ import Logging
 /// count spans refused inside an accepted request, send halves when the request is too large, dead-letter (with
 /// reason and status) what will never be accepted.
 public struct RequestDelivery: Sendable {
-    public typealias Encode = @Sendable ([Record]) -> (body: [UInt8], contentType: String)
+    public typealias Encode = @Sendable (RecordSelection) -> (body: [UInt8], contentType: String)
     public typealias Inspect = @Sendable (HTTPSender.Reply) -> Verdict?
 
     let sender: HTTPSender
@@ -30,11 +30,11 @@ public struct RequestDelivery: Sendable {
         deadLettered = context.metrics.counter("spans_dead_lettered_total")
     }
 
-    /// Delivers (or dead-letters) the batch's spans; false only when cancelled, leaving them unacknowledged.
-    public func deliver(_ batch: RecordBatch) async -> Bool {
+    /// Delivers (or dead-letters) the spans; false only when cancelled, leaving them unacknowledged.
+    public func deliver(_ records: RecordSelection) async -> Bool {
         do {
             try await budget?.acquire()
-            let (body, contentType) = encode(batch.records)
+            let (body, contentType) = encode(records)
             let (verdict, status) = try await sender.post(body, contentType: contentType, inspect: inspect)
             switch verdict {
             case .accepted(let count, let message):
@@ -43,15 +43,15 @@ public struct RequestDelivery: Sendable {
                     logger.warning("the endpoint refused spans", metadata: ["rejected": "\(count)", "message": "\(message ?? "")"])
                 }
             case .split(let reason):
-                guard batch.records.count > 1 else {
-                    deadLetter(batch, "a single span is too large: \(reason)", status)
+                guard records.count > 1 else {
+                    deadLetter(records.batch, "a single span is too large: \(reason)", status)
                     return true
                 }
-                let half = batch.records.count / 2
-                guard await deliver(batch.subset(0..<half)) else { return false }
-                return await deliver(batch.subset(half..<batch.records.count))
+                let (head, tail) = records.split(at: records.count / 2)
+                guard await deliver(head) else { return false }
+                return await deliver(tail)
             case .permanent(let reason), .retry(let reason, _):
-                deadLetter(batch, reason, status)
+                deadLetter(records.batch, reason, status)
             }
             return true
         } catch {
@@ -81,10 +81,7 @@ extension RecordAccumulator {
         let limits = Limits(maxRecords: settings.batchSpans, maxBytes: settings.batchBytes.bytes,
                             maxWait: settings.batchWait.duration, quiet: quiet, concurrency: settings.concurrency,
                             maxHeld: max(2 * settings.batchBytes.bytes, 8 << 20))
-        let byTrace = quiet != nil
-        let groupKey: @Sendable (Record) -> String = { byTrace ? $0.traceID?.description ?? "" : "" }
-        let deliver: Deliver = { chunk in await delivery.deliver(chunk.batch) }
-        self.init(limits: limits, groupKey: groupKey, deliver: deliver)
+        self.init(limits: limits, byTrace: quiet != nil) { chunk in await delivery.deliver(chunk.records) }
     }
 }
 
@@ -107,7 +104,7 @@ extension GatheringOutput {
 
     public func previewRequests(_ records: [Record]) -> [RequestPreview] {
         accumulator.requestGroups(records).map { group in
-            let (body, contentType) = delivery.encode(group)
+            let (body, contentType) = delivery.encode(RecordSelection(group))
             return RequestPreview(contentType: contentType, body: body)
         }
     }

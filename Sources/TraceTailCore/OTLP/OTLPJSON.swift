@@ -3,7 +3,7 @@
 /// (swift-protobuf's JSON encoder writes ids as base64 and enums as names, which OTLP/JSON does not accept.)
 public enum OTLPJSON {
     public static func request(
-        _ records: some Collection<Record>, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
+        _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
     ) -> [UInt8] {
         var writer = JSONWriter(capacity: 800 * records.count + 256)
         writer.object { request in
@@ -19,7 +19,7 @@ public enum OTLPJSON {
                                     }
                                     scopeSpans("spans") { writer in
                                         writer.array { list in
-                                            for index in records.indices { list.element { span(&$0, records[index]) } }
+                                            records.forEach { record in list.element { span(&$0, record) } }
                                         }
                                     }
                                 }

@@ -5,7 +5,7 @@ public typealias OTLPExportResponse = Opentelemetry_Proto_Trace_V1_ExportTraceSe
 /// straight into bytes (the generated messages are for reading: the webhook's OTLP receiver and tests).
 public enum OTLPProtobuf {
     public static func request(
-        _ records: some Collection<Record>, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
+        _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
     ) -> [UInt8] {
         var writer = ProtobufWriter(capacity: 512 * records.count + 256)
         writer.message(1, expected: 3) { resourceSpans in                     // ExportTraceServiceRequest.resource_spans
@@ -17,7 +17,7 @@ public enum OTLPProtobuf {
                     instrumentation.string(1, scope.name)
                     instrumentation.string(2, scope.version)
                 }
-                for index in records.indices { span(&scopeSpans, records[index]) } // borrowed, not copied
+                records.forEach { span(&scopeSpans, $0) } // borrowed, not copied
             }
         }
         return writer.bytes

@@ -85,9 +85,9 @@ let package = Package(
         plugin("KeyValueParser"),
         plugin("ConsoleOutput"),
         plugin("DiscardOutput"),
-        plugin("OTLPOutput"),
-        plugin("LangWatchOutput"),
-        plugin("LangSmithOutput"),
+        plugin("OTLPOutput", [.product(name: "NIOCore", package: "swift-nio")]),
+        plugin("LangWatchOutput", [.product(name: "NIOCore", package: "swift-nio")]),
+        plugin("LangSmithOutput", [.product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "BuiltinPlugins",
             dependencies: plugins.map { .target(name: $0) },

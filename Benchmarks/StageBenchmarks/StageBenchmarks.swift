@@ -70,12 +70,12 @@ let benchmarks: @Sendable () -> Void = {
     let resource: [(key: String, value: AttributeValue)] = [("service.name", .string("bench"))]
     Benchmark("encode OTLP protobuf, 1M spans") { benchmark in
         var bytes = 0
-        for batch in spans { bytes += OTLPProtobuf.request(RecordSelection(batch), resource: resource, scope: OTLPScope()).count }
+        for batch in spans { bytes += OTLPProtobuf.request(RecordSelection(batch), resource: resource, scope: OTLPScope()).readableBytes }
         blackHole(bytes)
     }
     Benchmark("encode OTLP/JSON, 1M spans") { benchmark in
         var bytes = 0
-        for batch in spans { bytes += OTLPJSON.request(RecordSelection(batch), resource: resource, scope: OTLPScope()).count }
+        for batch in spans { bytes += OTLPJSON.request(RecordSelection(batch), resource: resource, scope: OTLPScope()).readableBytes }
         blackHole(bytes)
     }
 }

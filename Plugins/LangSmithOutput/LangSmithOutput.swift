@@ -1,3 +1,4 @@
+import NIOCore
 import TraceTailCore
 
 /// Sends spans to LangSmith as runs (`POST {endpoint}/runs/batch`, `x-api-key`). Spans are gathered per trace
@@ -47,7 +48,7 @@ public struct LangSmithOutput: GatheringOutput {
                                 headers: [("x-api-key", configuration.apiKey.value)], context: context)
         let project = configuration.project
         let delivery = RequestDelivery(sender: sender, context: context) { records in
-            (RunsPayload.encode(records, project: project), "application/json")
+            (ByteBuffer(bytes: RunsPayload.encode(records, project: project)), "application/json")
         }
         self.delivery = delivery
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)

@@ -1,3 +1,4 @@
+import NIOCore
 import TraceTailCore
 
 /// Sends traces to the LangWatch collector REST API (`POST {endpoint}/api/collector`): one trace per request,
@@ -54,7 +55,7 @@ public struct LangWatchOutput: GatheringOutput {
         if let project = configuration.projectID { headers.append(("X-Project-Id", project)) }
         let sender = HTTPSender(url: configuration.endpoint + "/api/collector", settings: configuration.http, headers: headers, context: context)
         let delivery = RequestDelivery(sender: sender, context: context, inspect: CollectorPayload.inspect) { records in
-            (CollectorPayload.encode(records), "application/json")
+            (ByteBuffer(bytes: CollectorPayload.encode(records)), "application/json")
         }
         self.delivery = delivery
         accumulator = RecordAccumulator(settings: configuration.http, quiet: configuration.traceQuiet.duration, delivery: delivery)

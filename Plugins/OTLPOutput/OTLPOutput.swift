@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import TraceTailCore
 #if canImport(Glibc)
 import Glibc
@@ -96,7 +97,7 @@ struct OTLPEncoding: Sendable {
     }
 
     /// The request body and its exact content type.
-    func encode(_ records: RecordSelection) -> (body: [UInt8], contentType: String) {
+    func encode(_ records: RecordSelection) -> (body: ByteBuffer, contentType: String) {
         switch configuration.encoding {
         case .json:
             return (OTLPJSON.request(records, resource: resource, scope: OTLPScope()), "application/json")

@@ -29,10 +29,10 @@ import TestSupport
     }
 
     @Test func otlpJSONRequest() throws {
-        let body = OTLPJSON.request(RecordSelection(try records()), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden"))
+        let body = Array(buffer: OTLPJSON.request(RecordSelection(try records()), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden")))
         try check(body, against: "otlp-request.json")
         // The protobuf encoding carries the same: decode it and compare span by span.
-        let encoded = OTLPProtobuf.request(RecordSelection(try records()), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden"))
+        let encoded = Array(buffer: OTLPProtobuf.request(RecordSelection(try records()), resource: [("service.name", .string("llm-app"))], scope: OTLPScope(name: "tracetail", version: "golden")))
         let decoded = try OTLPExportRequest(serializedBytes: encoded)
         // Written directly, it is byte for byte what swift-protobuf writes for the same message (canonical:
         // fields in order, minimal length prefixes).

@@ -122,7 +122,7 @@ public struct HTTPSender: Sendable {
     }
 
     /// Posts `body` until a final verdict (accepted, split, permanent); throws only when cancelled.
-    public func post(_ body: [UInt8], contentType: String, inspect: (Reply) -> Verdict? = { _ in nil }) async throws -> (Verdict, status: Int?) {
+    public func post(_ body: ByteBuffer, contentType: String, inspect: (Reply) -> Verdict? = { _ in nil }) async throws -> (Verdict, status: Int?) {
         var payload = body
         var requestHeaders = HTTPHeaders(headers.map { ($0.0, $0.1) })
         requestHeaders.replaceOrAdd(name: "Content-Type", value: contentType)
@@ -137,7 +137,7 @@ public struct HTTPSender: Sendable {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers = requestHeaders
-            request.body = .bytes(ByteBuffer(bytes: payload))
+            request.body = .bytes(payload)
             let verdict: Verdict
             var status: Int?
             do {

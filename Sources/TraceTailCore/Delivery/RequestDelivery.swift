@@ -1,10 +1,11 @@
 import Logging
+import NIOCore
 
 /// What every HTTP output does with one request's worth of spans: encode, post (with retries), and settle —
 /// count spans refused inside an accepted request, send halves when the request is too large, dead-letter (with
 /// reason and status) what will never be accepted.
 public struct RequestDelivery: Sendable {
-    public typealias Encode = @Sendable (RecordSelection) -> (body: [UInt8], contentType: String)
+    public typealias Encode = @Sendable (RecordSelection) -> (body: ByteBuffer, contentType: String)
     public typealias Inspect = @Sendable (HTTPSender.Reply) -> Verdict?
 
     let sender: HTTPSender
@@ -105,7 +106,7 @@ extension GatheringOutput {
     public func previewRequests(_ records: [Record]) -> [RequestPreview] {
         accumulator.requestGroups(records).map { group in
             let (body, contentType) = delivery.encode(RecordSelection(group))
-            return RequestPreview(contentType: contentType, body: body)
+            return RequestPreview(contentType: contentType, body: Array(buffer: body))
         }
     }
 }

@@ -36,6 +36,11 @@ public struct Attributes: Sendable, Equatable, Sequence {
         }
     }
 
+    /// Adds a value whose key the caller knows is not there yet (no search).
+    mutating func appendNew(_ key: String, _ value: AttributeValue) {
+        entries.append((key, value))
+    }
+
     /// Removes and returns a value.
     @discardableResult
     public mutating func remove(_ key: String) -> AttributeValue? {

@@ -1,10 +1,12 @@
+import NIOCore
+
 /// Encodes spans as an OTLP/HTTP JSON `ExportTraceServiceRequest` straight into bytes: lowerCamelCase keys,
 /// lowercase hex ids, integer enums, 64-bit integers as strings, and `kind` and `attributes` on every span.
 /// (swift-protobuf's JSON encoder writes ids as base64 and enums as names, which OTLP/JSON does not accept.)
 public enum OTLPJSON {
     public static func request(
         _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
-    ) -> [UInt8] {
+    ) -> ByteBuffer {
         var writer = JSONWriter(capacity: 800 * records.count + 256)
         writer.object { request in
             request("resourceSpans") { list in
@@ -29,7 +31,7 @@ public enum OTLPJSON {
                 }
             }
         }
-        return writer.bytes
+        return writer.output.byteBuffer
     }
 
     static func span(_ writer: inout JSONWriter, _ record: Record) {

@@ -1,3 +1,5 @@
+import NIOCore
+
 public typealias OTLPExportRequest = Opentelemetry_Proto_Trace_V1_ExportTraceServiceRequest
 public typealias OTLPExportResponse = Opentelemetry_Proto_Trace_V1_ExportTraceServiceResponse
 
@@ -6,7 +8,7 @@ public typealias OTLPExportResponse = Opentelemetry_Proto_Trace_V1_ExportTraceSe
 public enum OTLPProtobuf {
     public static func request(
         _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
-    ) -> [UInt8] {
+    ) -> ByteBuffer {
         var writer = ProtobufWriter(capacity: 512 * records.count + 256)
         writer.message(1, expected: 3) { resourceSpans in                     // ExportTraceServiceRequest.resource_spans
             resourceSpans.message(1, expected: 2) { message in                 // ResourceSpans.resource
@@ -20,7 +22,7 @@ public enum OTLPProtobuf {
                 records.forEach { span(&scopeSpans, $0) } // borrowed, not copied
             }
         }
-        return writer.bytes
+        return writer.output.byteBuffer
     }
 
     /// ScopeSpans.spans (2): one Span.
@@ -47,11 +49,29 @@ public enum OTLPProtobuf {
         }
     }
 
-    /// A KeyValue under `field`.
+    /// A KeyValue under `field`. A scalar value's sizes are known up front, so its prefixes are written exactly.
     static func keyValue(_ writer: inout ProtobufWriter, _ field: Int, _ key: String, _ value: AttributeValue) {
-        writer.message(field) { keyValue in
+        guard let valueSize = scalarSize(value) else {
+            return writer.message(field) { keyValue in
+                keyValue.string(1, key)
+                keyValue.message(2) { anyValue(&$0, value) }
+            }
+        }
+        let keySize = key.isEmpty ? 0 : ProtobufWriter.delimitedSize(key.utf8.count)
+        writer.message(field, length: keySize + ProtobufWriter.delimitedSize(valueSize)) { keyValue in
             keyValue.string(1, key)
-            keyValue.message(2) { anyValue(&$0, value) }
+            keyValue.message(2, length: valueSize) { anyValue(&$0, value) }
+        }
+    }
+
+    /// The encoded size of a scalar AnyValue (nil for arrays).
+    static func scalarSize(_ value: AttributeValue) -> Int? {
+        switch value {
+        case .string(let text): return ProtobufWriter.delimitedSize(text.utf8.count)
+        case .bool: return 2
+        case .int(let number): return 1 + ProtobufWriter.varintSize(UInt64(bitPattern: number))
+        case .double: return 9
+        case .array: return nil
         }
     }
 

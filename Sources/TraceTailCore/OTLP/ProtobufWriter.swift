@@ -47,6 +47,23 @@ public struct ProtobufWriter: ~Copyable {
         if let second { output.fixed(second, bigEndian: true) }
     }
 
+    /// An embedded message whose body is `length` bytes long: the prefix is written exactly, nothing is moved.
+    mutating func message(_ field: Int, length: Int, _ body: (inout ProtobufWriter) -> Void) {
+        tag(field, 2)
+        output.varint(UInt64(length))
+        body(&self)
+    }
+
+    /// The size of a varint.
+    static func varintSize(_ value: UInt64) -> Int {
+        (64 - (value | 1).leadingZeroBitCount + 6) / 7
+    }
+
+    /// The size of a length-delimited field's prefix and body (tags below 16 take one byte).
+    static func delimitedSize(_ length: Int) -> Int {
+        1 + varintSize(UInt64(length)) + length
+    }
+
     /// An embedded message; `expected` is the length prefix's likely size in bytes (1 below 128 bytes of body,
     /// 2 below 16 KiB, 3 below 2 MiB).
     mutating func message(_ field: Int, expected: Int = 1, _ body: (inout ProtobufWriter) -> Void) {

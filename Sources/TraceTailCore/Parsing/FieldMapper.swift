@@ -173,6 +173,12 @@ public struct FieldMapper: Sendable {
         for key in settings.drop { named[key, default: (nil, false, false)].dropped = true }
         if let key = settings.traceIDFrom { named[key, default: (nil, false, false)].tracesBy = true }
 
+        // A field named like an attribute a target sets is that target too, so that one record never holds the
+        // attribute twice (the mapper appends target attributes without searching).
+        for case .attribute(let name, _)? in named.values.map(\.target) where named[name] == nil {
+            named[name] = (.attribute(name, .asIs), false, false)
+        }
+
         var names: [String] = []
         var numbers: [String: Int32] = [:]
         resolutions = ByteKeyTable(named.map { key, entry in
@@ -191,16 +197,18 @@ public struct FieldMapper: Sendable {
 
     /// Maps the fields `extract` adds to one record.
     public func map(_ record: inout Record, _ extract: (inout Fields) throws -> Void) rethrows {
-        try withUnsafeMutablePointer(to: &record) { pointer in
-            var fields = Fields(mapper: self, record: pointer)
-            try extract(&fields)
-            fields.finish()
+        try withUnsafePointer(to: self) { mapper in // the mapper is borrowed, not copied, per record
+            try withUnsafeMutablePointer(to: &record) { record in
+                var fields = Fields(mapper: mapper, record: record)
+                try extract(&fields)
+                fields.finish()
+            }
         }
     }
 
     /// Collects one record's fields for the mapper (only inside `map`).
     public struct Fields {
-        let mapper: FieldMapper
+        let mapper: UnsafePointer<FieldMapper>
         let record: UnsafeMutablePointer<Record>
         var duration: UInt64?
         var message: String?
@@ -211,7 +219,10 @@ public struct FieldMapper: Sendable {
         /// Attributes an earlier parser set, which may decide type and name too.
         let earlierAttributes: Bool
 
-        init(mapper: FieldMapper, record: UnsafeMutablePointer<Record>) {
+        /// The mapped attributes set so far (by number, below 64), which need no search for an earlier value.
+        var attributesSet: UInt64 = 0
+
+        init(mapper: UnsafePointer<FieldMapper>, record: UnsafeMutablePointer<Record>) {
             self.mapper = mapper
             self.record = record
             earlierAttributes = !record.pointee.attributes.isEmpty
@@ -220,7 +231,7 @@ public struct FieldMapper: Sendable {
 
         /// Adds one extracted field, borrowed from the line.
         public mutating func add(_ key: UnsafeRawBufferPointer, _ value: RawValue) {
-            guard let resolution = mapper.resolutions[key] else {
+            guard let resolution = mapper.pointee.resolutions[key] else {
                 return keep(key, value)
             }
             if resolution.dropped { return }
@@ -250,10 +261,17 @@ public struct FieldMapper: Sendable {
             switch target {
             case .attribute(let name, let coercion):
                 guard let typed = FieldMapper.coerce(value, coercion) else { return false }
-                record.pointee.attributes[mapper.attributeNames[Int(name)]] = typed
+                let key = mapper.pointee.attributeNames[Int(name)]
+                let bit: UInt64 = name < 64 ? 1 << UInt64(name) : 0
+                if !earlierAttributes && bit != 0 && attributesSet & bit == 0 {
+                    record.pointee.attributes.appendNew(key, typed) // a field of this record cannot have set it yet
+                    attributesSet |= bit
+                } else {
+                    record.pointee.attributes[key] = typed
+                }
             case .traceID:
                 guard let id = FieldMapper.traceID(value) else { return false }
-                if mapper.settings.traceIDFrom == nil || record.pointee.traceID == nil { record.pointee.traceID = id }
+                if mapper.pointee.settings.traceIDFrom == nil || record.pointee.traceID == nil { record.pointee.traceID = id }
             case .spanID:
                 guard let id = FieldMapper.spanID(value) else { return false }
                 record.pointee.spanID = id
@@ -313,7 +331,7 @@ public struct FieldMapper: Sendable {
                 let llm = marks.contains(.llm) || earlierAttributes && (record.attributes["gen_ai.request.model"] != nil
                     || record.attributes["gen_ai.usage.input_tokens"] != nil
                     || record.attributes["gen_ai.usage.output_tokens"] != nil)
-                record.type = mapper.settings.spanType ?? explicitType ?? (llm ? .llm : nil)
+                record.type = mapper.pointee.settings.spanType ?? explicitType ?? (llm ? .llm : nil)
             }
             if record.name == nil {
                 if marks.contains(.operation) || earlierAttributes,

@@ -1,4 +1,5 @@
 import CZlib
+import NIOCore
 
 /// gzip with the system zlib (level 1 by default: the HTTP outputs compress on the hot path).
 public enum Gzip {
@@ -7,25 +8,31 @@ public enum Gzip {
     }
 
     public static func compress(_ input: [UInt8], level: Int32 = 1) throws(Failure) -> [UInt8] {
+        Array(buffer: try compress(ByteBuffer(bytes: input), level: level))
+    }
+
+    /// Compresses a request body into a buffer of its own.
+    public static func compress(_ input: ByteBuffer, level: Int32 = 1) throws(Failure) -> ByteBuffer {
         var stream = z_stream()
         guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
                             Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw Failure(description: "cannot start gzip")
         }
         defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(input.count))) + 32)
-        var input = input
-        let result = input.withUnsafeMutableBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                stream.next_in = source.baseAddress
+        let bound = Int(deflateBound(&stream, UInt(input.readableBytes))) + 32
+        var output = ByteBufferAllocator().buffer(capacity: bound)
+        var result: Int32 = Z_OK
+        _ = input.withUnsafeReadableBytes { source in
+            output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { target in
+                stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: UInt8.self).baseAddress)
                 stream.avail_in = UInt32(source.count)
-                stream.next_out = target.baseAddress
+                stream.next_out = target.bindMemory(to: UInt8.self).baseAddress
                 stream.avail_out = UInt32(target.count)
-                return deflate(&stream, Z_FINISH)
+                result = deflate(&stream, Z_FINISH)
+                return Int(stream.total_out)
             }
         }
         guard result == Z_STREAM_END else { throw Failure(description: "gzip failed (\(result))") }
-        output.removeLast(output.count - Int(stream.total_out))
         return output
     }
 

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A growable byte buffer that encoders write request bodies into through a raw pointer. It cannot be copied, so
 /// an append checks capacity and nothing else (no uniqueness check, no bounds check per byte); `bytes` or `text`
 /// hands the result over.
@@ -16,6 +18,9 @@ public struct OutputBuffer: ~Copyable {
 
     /// The bytes written, as an array.
     public var bytes: [UInt8] { [UInt8](UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes written, as a NIO buffer (a request body).
+    public var byteBuffer: ByteBuffer { ByteBuffer(bytes: UnsafeRawBufferPointer(start: base, count: count)) }
 
     /// The bytes written, as text (invalid UTF-8 replaced).
     public var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }

@@ -1,0 +1,90 @@
+import NIOCore
+import Testing
+@testable import TraceTailCore
+
+/// The request encoders and what they write into: every attribute kind and size, byte for byte against
+/// swift-protobuf, and requests made of records from several batches.
+@Suite struct EncodingTests {
+    /// A record with every kind of attribute value, prefixes of one, two and three bytes, and an error status.
+    func record(_ number: Int, longText: Int) -> Record {
+        var record = Record(raw: 0..<0, position: SourcePosition(source: "test", offsets: 0..<1), observedTime: 1_700_000_000_000_000_000)
+        record.traceID = number.isMultiple(of: 3) ? nil : TraceID(high: UInt64(number), low: ~UInt64(number))
+        record.spanID = SpanID(UInt64(number + 1))
+        record.parentSpanID = number.isMultiple(of: 2) ? SpanID(7) : nil
+        record.name = number == 0 ? nil : "span \(number) ✓"
+        record.type = number.isMultiple(of: 2) ? .llm : nil
+        record.startTime = 1_700_000_000_000_000_000 + UInt64(number)
+        record.cost = number == 1 ? 0.25 : nil
+        record.status = number == 2 ? .error(message: String(repeating: "e", count: 200), stacktrace: []) : .ok
+        record.input = .text(String(repeating: "i", count: longText))
+        record.attributes = Attributes([
+            ("empty", .string("")), ("", .string("no key")), ("long", .string(String(repeating: "x", count: longText))),
+            ("yes", .bool(true)), ("no", .bool(false)), ("zero", .int(0)), ("negative", .int(-5)),
+            ("large", .int(.max)), ("ratio", .double(-0.5)), ("nothing", .double(0)),
+            ("list", .array([.string("a"), .int(1), .array([.bool(true)])])), ("labels", .array([])),
+        ])
+        return record
+    }
+
+    @Test(arguments: [0, 100, 20_000, 3_000_000])
+    func protobufIsWhatSwiftProtobufWrites(longText: Int) throws {
+        let records = (0..<4).map { record($0, longText: longText) }
+        let body = Array(buffer: OTLPProtobuf.request(RecordSelection(records), resource: [("service.name", .string("t"))], scope: OTLPScope()))
+        let decoded = try OTLPExportRequest(serializedBytes: body)
+        #expect(try decoded.serializedBytes() as [UInt8] == body)
+        let spans = decoded.resourceSpans[0].scopeSpans[0].spans
+        #expect(spans.count == 4)
+        let attributes = Dictionary(spans[1].attributes.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        #expect(attributes["long"]?.stringValue.count == longText)
+        #expect(attributes["negative"]?.intValue == -5)
+        #expect(attributes["large"]?.intValue == .max)
+        #expect(attributes["yes"]?.boolValue == true)
+        #expect(attributes["ratio"]?.doubleValue == -0.5)
+        #expect(attributes["empty"]?.stringValue == "" && attributes["empty"]?.value != nil)
+        #expect(attributes["list"]?.arrayValue.values.count == 3)
+        #expect(spans[2].status.message.count == 200)
+    }
+
+    @Test func aSelectionReadsRecordsAcrossBatchesInOrderAndSplits() {
+        func batch(_ range: Range<Int>) -> RecordBatch {
+            var batch = RecordBatch(ack: AckToken(0))
+            for number in range {
+                batch.append(Array("line \(number)".utf8), position: SourcePosition(source: "f", offsets: 0..<1), observedTime: UInt64(number))
+            }
+            return batch
+        }
+        var selection = RecordSelection()
+        selection.append(batch(0..<5), records: 2..<5)
+        selection.append(batch(5..<6), records: 0..<0)
+        selection.append(batch(10..<14), records: 0..<4)
+        #expect(selection.count == 7)
+        #expect(selection.map(\.observedTime) == [2, 3, 4, 10, 11, 12, 13])
+        var visited: [UInt64] = []
+        selection.forEach { visited.append($0.observedTime) }
+        #expect(visited == [2, 3, 4, 10, 11, 12, 13])
+        let (head, tail) = selection.split(at: 4)
+        #expect(head.map(\.observedTime) == [2, 3, 4, 10])
+        #expect(tail.map(\.observedTime) == [11, 12, 13])
+        let joined = selection.batch
+        #expect(joined.records.map { joined.rawText($0) } == ["line 2", "line 3", "line 4", "line 10", "line 11", "line 12", "line 13"])
+    }
+
+    @Test func anOutputBufferGrowsAndMovesBytes() {
+        var buffer = OutputBuffer(capacity: 1)
+        for byte in 0..<100 { buffer.append(UInt8(byte)) }
+        buffer.append("é!" as String)
+        buffer.varint(300)
+        buffer.fixed(0x0102, bigEndian: true)
+        #expect(buffer.bytes == Array(0..<100) + [0xC3, 0xA9, 0x21, 0xAC, 0x02, 0, 0, 0, 0, 0, 0, 1, 2])
+        buffer.move(from: 10, by: 3)
+        #expect(buffer.count == 116 && buffer[13] == 10 && buffer[115] == 2)
+        buffer.move(from: 13, by: -3)
+        #expect(buffer.bytes == Array(0..<100) + [0xC3, 0xA9, 0x21, 0xAC, 0x02, 0, 0, 0, 0, 0, 0, 1, 2])
+    }
+
+    @Test func jsonIntegersAreWrittenAsDigits() {
+        var writer = JSONWriter()
+        writer.array([Int64.min, -1, 0, 9, 10, 1_234_567_890, .max]) { $0.int($1) }
+        #expect(writer.text == "[-9223372036854775808,-1,0,9,10,1234567890,9223372036854775807]")
+    }
+}

@@ -45,6 +45,35 @@ import Testing
         #expect(spans[2].status.message.count == 200)
     }
 
+    @Test func otlpJSONCarriesEveryValueKind() throws {
+        let records = (0..<4).map { record($0, longText: 3) }
+        let body = Array(buffer: OTLPJSON.request(RecordSelection(records), resource: [("service.name", .string("t"))], scope: OTLPScope()))
+        let json = try JSONReader.parse(body)
+        let spans = try #require(json["resourceSpans"]?.items?.first?["scopeSpans"]?.items?.first?["spans"]?.items)
+        #expect(spans.count == 4)
+        #expect(spans[0]["traceId"] == .string("") && spans[0]["name"] == .string("") && spans[0]["parentSpanId"] == .string("0000000000000007"))
+        #expect(spans[1]["traceId"] == .string("0000000000000001fffffffffffffffe") && spans[1]["parentSpanId"] == nil)
+        #expect(spans[1]["name"] == .string("span 1 ✓") && spans[1]["kind"] == .int(1) && spans[2]["kind"] == .int(3))
+        #expect(spans[1]["startTimeUnixNano"] == .string("1700000000000000001"))
+        #expect(spans[2]["status"] == .object([("message", .string(String(repeating: "e", count: 200))), ("code", .int(2))]))
+        #expect(spans[1]["status"] == .object([("code", .int(1))]))
+        var values: [String: JSONValue] = [:]
+        for attribute in spans[1]["attributes"]?.items ?? [] {
+            if case .string(let key)? = attribute["key"], let value = attribute["value"] { values[key] = value }
+        }
+        #expect(values["empty"] == .object([("stringValue", .string(""))]))
+        #expect(values[""] == .object([("stringValue", .string("no key"))]))
+        #expect(values["negative"] == .object([("intValue", .string("-5"))]))
+        #expect(values["large"] == .object([("intValue", .string("9223372036854775807"))]))
+        #expect(values["yes"] == .object([("boolValue", .bool(true))]))
+        #expect(values["ratio"] == .object([("doubleValue", .double(-0.5))]))
+        #expect(values["list"] == .object([("arrayValue", .object([("values", .array([
+            .object([("stringValue", .string("a"))]), .object([("intValue", .string("1"))]),
+            .object([("arrayValue", .object([("values", .array([.object([("boolValue", .bool(true))])]))]))]),
+        ]))]))]))
+        #expect(values["langwatch.span.cost"] == .object([("doubleValue", .double(0.25))]))
+    }
+
     @Test func aSelectionReadsRecordsAcrossBatchesInOrderAndSplits() {
         func batch(_ range: Range<Int>) -> RecordBatch {
             var batch = RecordBatch(ack: AckToken(0))

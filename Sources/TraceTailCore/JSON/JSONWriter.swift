@@ -14,20 +14,19 @@ public struct JSONWriter: ~Copyable {
     /// The JSON written, as text.
     public var text: String { output.text }
 
+    @inline(__always)
     public mutating func raw(_ text: StaticString) { output.append(text) }
 
-    /// Writes a quoted, escaped string.
+    /// Writes a quoted, escaped string: runs that need no escaping are copied whole.
     public mutating func string(_ text: String) {
         var text = text
         text.withUTF8 { utf8 in
             output.append(UInt8(ascii: "\""))
             var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+            for index in utf8.indices where jsonEscapes[Int(utf8[index])] {
                 output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
-                switch byte {
+                switch utf8[index] {
                 case 0x22: raw("\\\"")
                 case 0x5C: raw("\\\\")
                 case 0x0A: raw("\\n")
@@ -35,8 +34,8 @@ public struct JSONWriter: ~Copyable {
                 case 0x09: raw("\\t")
                 default:
                     raw("\\u00")
-                    output.append(hexDigit(byte >> 4))
-                    output.append(hexDigit(byte & 0xF))
+                    output.append(hexDigits[Int(utf8[index] >> 4)])
+                    output.append(hexDigits[Int(utf8[index] & 0xF)])
                 }
             }
             output.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
@@ -95,11 +94,18 @@ public struct JSONWriter: ~Copyable {
 
     /// Writes lowercase hex digits of 64-bit words as one JSON string (trace and span ids), with no `String`.
     public mutating func hexString(_ words: UInt64...) {
-        output.append(UInt8(ascii: "\""))
-        for word in words {
-            for shift in stride(from: 60, through: 0, by: -4) { output.append(hexDigit(UInt8((word >> UInt64(shift)) & 0xF))) }
+        output.write(atMost: 2 + 16 * words.count) { target in
+            target[0] = UInt8(ascii: "\"")
+            var position = 1
+            for word in words {
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    target[position] = hexDigits[Int((word >> UInt64(shift)) & 0xF)]
+                    position += 1
+                }
+            }
+            target[position] = UInt8(ascii: "\"")
+            return position + 1
         }
-        output.append(UInt8(ascii: "\""))
     }
 
     /// Writes an integer as a JSON string (OTLP/JSON's 64-bit integers), with no `String`.
@@ -117,12 +123,13 @@ public struct JSONWriter: ~Copyable {
             digits += 1
             rest /= 10
         }
-        let end = output.count + digits
-        for _ in 0..<digits { output.append(0) }
-        rest = value
-        for position in stride(from: end - 1, through: end - digits, by: -1) {
-            output[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
+        output.write(atMost: digits) { target in
+            var rest = value
+            for position in stride(from: digits - 1, through: 0, by: -1) {
+                target[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            }
+            return digits
         }
     }
 
@@ -181,6 +188,7 @@ public struct JSONWriter: ~Copyable {
 
 }
 
-private func hexDigit(_ nibble: UInt8) -> UInt8 {
-    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-}
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// The bytes a JSON string must escape: control characters, the quote and the backslash.
+private let jsonEscapes: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }

@@ -34,37 +34,41 @@ public enum OTLPJSON {
         return writer.output.byteBuffer
     }
 
+    /// One span. The hot path of the JSON encoding: fixed text between the values is written as whole literals
+    /// (member names, punctuation) rather than member by member.
     static func span(_ writer: inout JSONWriter, _ record: Record) {
-        writer.object { span in
-            span.member("traceId") { writer in
-                if let trace = record.traceID { writer.hexString(trace.high, trace.low) } else { writer.string("") }
-            }
-            span.member("spanId") { writer in
-                if let id = record.spanID { writer.hexString(id.value) } else { writer.string("") }
-            }
-            if let parent = record.parentSpanID { span.member("parentSpanId") { $0.hexString(parent.value) } }
-            span.member("name") { $0.string(record.name ?? "") }
-            span.member("kind") { $0.int(SpanAttributes.kind(record)) }
-            let start = record.startTime ?? record.observedTime
-            span.member("startTimeUnixNano") { $0.quoted(start) }
-            span.member("endTimeUnixNano") { $0.quoted(record.endTime ?? start) }
-            span.member("attributes") { writer in
-                writer.array { list in
-                    SpanAttributes.forEach(record) { key, value in list.element { keyValue(&$0, key, value) } }
-                }
-            }
-            span.member("events") { $0.raw("[]") }
-            span.member("status") { writer in
-                writer.object { status in
-                    switch record.status {
-                    case .unset: status.member("code") { $0.raw("0") }
-                    case .ok: status.member("code") { $0.raw("1") }
-                    case .error(let message, _):
-                        status.member("message") { $0.string(message) }
-                        status.member("code") { $0.raw("2") }
-                    }
-                }
-            }
+        writer.raw(#"{"traceId":"#)
+        if let trace = record.traceID { writer.hexString(trace.high, trace.low) } else { writer.raw(#""""#) }
+        writer.raw(#","spanId":"#)
+        if let id = record.spanID { writer.hexString(id.value) } else { writer.raw(#""""#) }
+        if let parent = record.parentSpanID {
+            writer.raw(#","parentSpanId":"#)
+            writer.hexString(parent.value)
+        }
+        writer.raw(#","name":"#)
+        writer.string(record.name ?? "")
+        writer.raw(#","kind":"#)
+        writer.int(SpanAttributes.kind(record))
+        let start = record.startTime ?? record.observedTime
+        writer.raw(#","startTimeUnixNano":"#)
+        writer.quoted(start)
+        writer.raw(#","endTimeUnixNano":"#)
+        writer.quoted(record.endTime ?? start)
+        writer.raw(#","attributes":["#)
+        var first = true
+        SpanAttributes.forEach(record) { key, value in
+            if !first { writer.raw(",") }
+            first = false
+            keyValue(&writer, key, value)
+        }
+        writer.raw(#"],"events":[],"status":{"#)
+        switch record.status {
+        case .unset: writer.raw(#""code":0}}"#)
+        case .ok: writer.raw(#""code":1}}"#)
+        case .error(let message, _):
+            writer.raw(#""message":"#)
+            writer.string(message)
+            writer.raw(#","code":2}}"#)
         }
     }
 
@@ -73,26 +77,33 @@ public enum OTLPJSON {
     }
 
     static func keyValue(_ writer: inout JSONWriter, _ key: String, _ value: AttributeValue) {
-        writer.object { keyValue in
-            keyValue.member("key") { $0.string(key) }
-            keyValue.member("value") { anyValue(&$0, value) }
-        }
+        writer.raw(#"{"key":"#)
+        writer.string(key)
+        writer.raw(#","value":"#)
+        anyValue(&writer, value)
+        writer.raw("}")
     }
 
     static func anyValue(_ writer: inout JSONWriter, _ value: AttributeValue) {
-        writer.object { any in
-            switch value {
-            case .string(let text): any.member("stringValue") { $0.string(text) }
-            case .int(let number):
-                any.member("intValue") { writer in
-                    if number < 0 { writer.string(String(number)) } else { writer.quoted(UInt64(number)) }
-                }
-            case .double(let number): any.member("doubleValue") { $0.double(number) }
-            case .bool(let flag): any.member("boolValue") { $0.bool(flag) }
-            case .array(let items):
-                any.member("arrayValue") { $0.object { $0.member("values") { $0.array(items) { anyValue(&$0, $1) } } } }
-            }
+        switch value {
+        case .string(let text):
+            writer.raw(#"{"stringValue":"#)
+            writer.string(text)
+        case .int(let number):
+            writer.raw(#"{"intValue":"#)
+            if number < 0 { writer.string(String(number)) } else { writer.quoted(UInt64(number)) }
+        case .double(let number):
+            writer.raw(#"{"doubleValue":"#)
+            writer.double(number)
+        case .bool(let flag):
+            writer.raw(#"{"boolValue":"#)
+            writer.bool(flag)
+        case .array(let items):
+            writer.raw(#"{"arrayValue":{"values":"#)
+            writer.array(items) { anyValue(&$0, $1) }
+            writer.raw("}")
         }
+        writer.raw("}")
     }
 }
 

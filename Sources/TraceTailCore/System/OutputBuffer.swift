@@ -48,10 +48,24 @@ public struct OutputBuffer: ~Copyable {
         count += 1
     }
 
+    @inline(__always)
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         reserve(bytes.count)
-        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        let target = UnsafeMutableRawPointer(base + count)
+        if bytes.count <= 16 { // member names, punctuation, short values: word copies beat a call to memmove
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: UInt64.self), toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            while offset < bytes.count {
+                target.storeBytes(of: source.load(fromByteOffset: offset, as: UInt8.self), toByteOffset: offset, as: UInt8.self)
+                offset += 1
+            }
+        } else {
+            target.copyMemory(from: source, byteCount: bytes.count)
+        }
         count += bytes.count
     }
 
@@ -62,6 +76,7 @@ public struct OutputBuffer: ~Copyable {
         if copied == nil { Array(bytes).withUnsafeBytes { append($0) } }
     }
 
+    @inline(__always)
     public mutating func append(_ text: StaticString) {
         append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
@@ -92,6 +107,15 @@ public struct OutputBuffer: ~Copyable {
         reserve(8)
         UnsafeMutableRawPointer(base + count).storeBytes(of: bigEndian ? value.bigEndian : value.littleEndian, as: UInt64.self)
         count += 8
+    }
+
+    /// Lets `body` write at most `limit` bytes straight into the buffer; it returns how many it wrote.
+    @inline(__always)
+    public mutating func write(atMost limit: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        reserve(limit)
+        let written = body(base + count)
+        precondition(written >= 0 && written <= limit)
+        count += written
     }
 
     /// A byte already written.

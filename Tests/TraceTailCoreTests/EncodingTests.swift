@@ -111,6 +111,21 @@ import Testing
         #expect(buffer.bytes == Array(0..<100) + [0xC3, 0xA9, 0x21, 0xAC, 0x02, 0, 0, 0, 0, 0, 0, 1, 2])
     }
 
+    @Test func jsonStringsEscapeWhereverTheSpecialBytesFall() throws {
+        for length in [0, 1, 15, 16, 17, 31, 32, 33, 70] {
+            for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}", "é", "\t"] {
+                for position in Set([0, length / 2, max(length - 1, 0), 16, 20]) where position <= length {
+                    var text = String(repeating: "a", count: length)
+                    text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: position))
+                    var writer = JSONWriter()
+                    writer.string(text)
+                    #expect(try JSONReader.parse(writer.bytes) == .string(text), "\(length) \(position)")
+                    #expect(!writer.bytes.contains { $0 < 0x20 })
+                }
+            }
+        }
+    }
+
     @Test func jsonIntegersAreWrittenAsDigits() {
         var writer = JSONWriter()
         writer.array([Int64.min, -1, 0, 9, 10, 1_234_567_890, .max]) { $0.int($1) }

@@ -23,7 +23,17 @@ public struct JSONWriter: ~Copyable {
         text.withUTF8 { utf8 in
             output.append(UInt8(ascii: "\""))
             var runStart = 0
-            for index in utf8.indices where jsonEscapes[Int(utf8[index])] {
+            // Sixteen bytes at a time while none needs escaping (most text), byte by byte from the first that may.
+            var clean = 0
+            if let base = utf8.baseAddress {
+                while clean + 16 <= utf8.count {
+                    let bytes = UnsafeRawPointer(base + clean).loadUnaligned(as: SIMD16<UInt8>.self)
+                    let special = (bytes .< 0x20) .| (bytes .== 0x22) .| (bytes .== 0x5C)
+                    if any(special) { break }
+                    clean += 16
+                }
+            }
+            for index in clean..<utf8.count where jsonEscapes[Int(utf8[index])] {
                 output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
                 switch utf8[index] {
@@ -98,9 +108,11 @@ public struct JSONWriter: ~Copyable {
             target[0] = UInt8(ascii: "\"")
             var position = 1
             for word in words {
-                for shift in stride(from: 60, through: 0, by: -4) {
-                    target[position] = hexDigits[Int((word >> UInt64(shift)) & 0xF)]
-                    position += 1
+                for shift in stride(from: 56, through: 0, by: -8) { // a byte's two digits at a time
+                    let pair = hexPairs[Int(truncatingIfNeeded: word >> UInt64(shift)) & 0xFF]
+                    target[position] = UInt8(truncatingIfNeeded: pair >> 8)
+                    target[position + 1] = UInt8(truncatingIfNeeded: pair)
+                    position += 2
                 }
             }
             target[position] = UInt8(ascii: "\"")
@@ -125,10 +137,15 @@ public struct JSONWriter: ~Copyable {
         }
         output.write(atMost: digits) { target in
             var rest = value
-            for position in stride(from: digits - 1, through: 0, by: -1) {
-                target[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
+            var position = digits
+            while position >= 2 { // two digits at a time
+                let pair = decimalPairs[Int(truncatingIfNeeded: rest % 100)]
+                rest /= 100
+                target[position - 1] = UInt8(truncatingIfNeeded: pair)
+                target[position - 2] = UInt8(truncatingIfNeeded: pair >> 8)
+                position -= 2
             }
+            if position == 1 { target[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest) }
             return digits
         }
     }
@@ -189,6 +206,16 @@ public struct JSONWriter: ~Copyable {
 }
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// The two decimal digits of 0 to 99, the first in the high byte.
+private let decimalPairs: [UInt16] = (0..<100).map { (number: Int) -> UInt16 in
+    let tens = UInt16(UInt8(ascii: "0")) + UInt16(number / 10)
+    let ones = UInt16(UInt8(ascii: "0")) + UInt16(number % 10)
+    return tens << 8 | ones
+}
+
+/// Every byte's two hex digits, the first in the high byte.
+private let hexPairs: [UInt16] = (0..<256).map { UInt16(hexDigits[$0 >> 4]) << 8 | UInt16(hexDigits[$0 & 0xF]) }
 
 /// The bytes a JSON string must escape: control characters, the quote and the backslash.
 private let jsonEscapes: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }

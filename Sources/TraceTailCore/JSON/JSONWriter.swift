@@ -23,14 +23,11 @@ public struct JSONWriter: ~Copyable {
         text.withUTF8 { utf8 in
             output.append(UInt8(ascii: "\""))
             var runStart = 0
-            // Sixteen bytes at a time while none needs escaping (most text), byte by byte from the first that may.
+            // Eight bytes at a time while none needs escaping (most text), byte by byte from the first that may.
             var clean = 0
             if let base = utf8.baseAddress {
-                while clean + 16 <= utf8.count {
-                    let bytes = UnsafeRawPointer(base + clean).loadUnaligned(as: SIMD16<UInt8>.self)
-                    let special = (bytes .< 0x20) .| (bytes .== 0x22) .| (bytes .== 0x5C)
-                    if any(special) { break }
-                    clean += 16
+                while clean + 8 <= utf8.count, !mayNeedEscaping(UnsafeRawPointer(base + clean).loadUnaligned(as: UInt64.self)) {
+                    clean += 8
                 }
             }
             for index in clean..<utf8.count where jsonEscapes[Int(utf8[index])] {
@@ -206,6 +203,20 @@ public struct JSONWriter: ~Copyable {
 }
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// Whether any of eight bytes is a control character, a quote or a backslash (bit tricks on the whole word:
+/// a zero byte of `word ^ repeated(c)` is a byte equal to `c`; a byte below 0x20 borrows when 0x20 is subtracted).
+@inline(__always)
+private func mayNeedEscaping(_ word: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let quotes = word ^ (ones &* 0x22)
+    let backslashes = word ^ (ones &* 0x5C)
+    let below = (word &- ones &* 0x20) & ~word
+    let zeroQuote = (quotes &- ones) & ~quotes
+    let zeroBackslash = (backslashes &- ones) & ~backslashes
+    return (below | zeroQuote | zeroBackslash) & highs != 0
+}
 
 /// The two decimal digits of 0 to 99, the first in the high byte.
 private let decimalPairs: [UInt16] = (0..<100).map { (number: Int) -> UInt16 in

@@ -31,7 +31,7 @@ public final class FileInput: Input {
         public var rotateWait = ConfigDuration.seconds(5)
         public var checkpointInterval = ConfigDuration.seconds(1)
         public var pruneAfter = ConfigDuration(.seconds(7 * 86_400))
-        public var readChunk = ByteSize.kibibytes(256)
+        public var readChunk = ByteSize.kibibytes(64)
 
         enum CodingKeys: String, CodingKey {
             case include, exclude, watch, multiline, encoding

@@ -307,14 +307,20 @@ extension RecordAccumulator.Group {
     }
 }
 
-/// Wakes one waiter, now or when it starts waiting; a wait may also end at a deadline.
+/// Wakes one waiter, now or when it starts waiting; a wait may also end at a deadline. One timer serves every wait
+/// for the same deadline (a flush loop waits many times for the same group), so waiting creates no task per wait.
 final class Wakeup: Sendable {
     private struct State {
         var signaled = false
         var waiter: CheckedContinuation<Void, Never>?
+        var timer: (deadline: ContinuousClock.Instant, task: Task<Void, Never>)?
     }
 
     private let state = Mutex(State())
+
+    deinit {
+        state.withLock { $0.timer?.task.cancel() }
+    }
 
     func signal() {
         state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -328,10 +334,7 @@ final class Wakeup: Sendable {
 
     /// Returns when signalled (or signalled before), or at `deadline`.
     func wait(until deadline: ContinuousClock.Instant?) async {
-        let timer = deadline.map { deadline in Task { [weak self] in
-            try? await Task.sleep(until: deadline)
-            self?.signal()
-        } }
+        if let deadline { arm(deadline) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state -> Bool in
                 if state.signaled {
@@ -343,6 +346,20 @@ final class Wakeup: Sendable {
             }
             if ready { continuation.resume() }
         }
-        timer?.cancel()
+    }
+
+    /// Makes sure a timer signals at `deadline`, replacing one set for another time.
+    private func arm(_ deadline: ContinuousClock.Instant) {
+        state.withLock { state in
+            if state.timer?.deadline == deadline { return }
+            state.timer?.task.cancel()
+            state.timer = (deadline, Task { [weak self] in
+                guard (try? await Task.sleep(until: deadline)) != nil, let self else { return }
+                self.state.withLock { state in
+                    if state.timer?.deadline == deadline { state.timer = nil }
+                }
+                self.signal()
+            })
+        }
     }
 }

@@ -108,7 +108,7 @@ public final class FileInput: Input {
         PluginOption("rotate_wait", "duration", default: "5s", "A rotated-away or deleted file is let go this long after its last data, once read to its end."),
         PluginOption("checkpoint_interval", "duration", default: "1s", "How often checkpoints are written (and at shutdown)."),
         PluginOption("prune_after", "duration", default: "7d", "Checkpoints of files gone for this long are forgotten."),
-        PluginOption("read_chunk", "size", default: "256KiB", "How much is read at once; each read becomes one batch."),
+        PluginOption("read_chunk", "size", default: "64KiB", "How much is read at once; each read becomes one batch."),
         PluginOption("encoding", "utf-8", default: "utf-8", "Invalid bytes are replaced when text is made, never fatal."),
     ]
 

@@ -30,7 +30,7 @@ public struct JSONWriter: ~Copyable {
                     clean += 8
                 }
             }
-            for index in clean..<utf8.count where jsonEscapes[Int(utf8[index])] {
+            for index in clean..<utf8.count where utf8[index] < 0x20 || utf8[index] == 0x22 || utf8[index] == 0x5C {
                 output.append(UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
                 runStart = index + 1
                 switch utf8[index] {
@@ -41,8 +41,8 @@ public struct JSONWriter: ~Copyable {
                 case 0x09: raw("\\t")
                 default:
                     raw("\\u00")
-                    output.append(hexDigits[Int(utf8[index] >> 4)])
-                    output.append(hexDigits[Int(utf8[index] & 0xF)])
+                    output.append(hexDigit(utf8[index] >> 4))
+                    output.append(hexDigit(utf8[index] & 0xF))
                 }
             }
             output.append(UnsafeBufferPointer(rebasing: utf8[runStart...]))
@@ -106,9 +106,9 @@ public struct JSONWriter: ~Copyable {
             var position = 1
             for word in words {
                 for shift in stride(from: 56, through: 0, by: -8) { // a byte's two digits at a time
-                    let pair = hexPairs[Int(truncatingIfNeeded: word >> UInt64(shift)) & 0xFF]
-                    target[position] = UInt8(truncatingIfNeeded: pair >> 8)
-                    target[position + 1] = UInt8(truncatingIfNeeded: pair)
+                    let byte = UInt8(truncatingIfNeeded: word >> UInt64(shift))
+                    target[position] = hexDigit(byte >> 4)
+                    target[position + 1] = hexDigit(byte & 0xF)
                     position += 2
                 }
             }
@@ -136,10 +136,10 @@ public struct JSONWriter: ~Copyable {
             var rest = value
             var position = digits
             while position >= 2 { // two digits at a time
-                let pair = decimalPairs[Int(truncatingIfNeeded: rest % 100)]
+                let pair = UInt8(truncatingIfNeeded: rest % 100)
                 rest /= 100
-                target[position - 1] = UInt8(truncatingIfNeeded: pair)
-                target[position - 2] = UInt8(truncatingIfNeeded: pair >> 8)
+                target[position - 1] = UInt8(ascii: "0") + pair % 10
+                target[position - 2] = UInt8(ascii: "0") + pair / 10
                 position -= 2
             }
             if position == 1 { target[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest) }
@@ -202,7 +202,11 @@ public struct JSONWriter: ~Copyable {
 
 }
 
-private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+/// A nibble's lowercase hex digit (arithmetic, not a table: a global table costs a `swift_once` per use).
+@inline(__always)
+private func hexDigit(_ nibble: UInt8) -> UInt8 {
+    nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+}
 
 /// Whether any of eight bytes is a control character, a quote or a backslash (bit tricks on the whole word:
 /// a zero byte of `word ^ repeated(c)` is a byte equal to `c`; a byte below 0x20 borrows when 0x20 is subtracted).
@@ -217,16 +221,3 @@ private func mayNeedEscaping(_ word: UInt64) -> Bool {
     let zeroBackslash = (backslashes &- ones) & ~backslashes
     return (below | zeroQuote | zeroBackslash) & highs != 0
 }
-
-/// The two decimal digits of 0 to 99, the first in the high byte.
-private let decimalPairs: [UInt16] = (0..<100).map { (number: Int) -> UInt16 in
-    let tens = UInt16(UInt8(ascii: "0")) + UInt16(number / 10)
-    let ones = UInt16(UInt8(ascii: "0")) + UInt16(number % 10)
-    return tens << 8 | ones
-}
-
-/// Every byte's two hex digits, the first in the high byte.
-private let hexPairs: [UInt16] = (0..<256).map { UInt16(hexDigits[$0 >> 4]) << 8 | UInt16(hexDigits[$0 & 0xF]) }
-
-/// The bytes a JSON string must escape: control characters, the quote and the backslash.
-private let jsonEscapes: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }

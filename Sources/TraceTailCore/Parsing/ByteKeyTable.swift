@@ -45,8 +45,8 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
         if bytes.count >= 8 {
             head = bytes.loadUnaligned(as: UInt64.self)
             tail = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
-        } else if !bytes.isEmpty {
-            withUnsafeMutableBytes(of: &head) { $0.copyMemory(from: bytes) }
+        } else {
+            for index in bytes.indices { head |= UInt64(bytes[index]) << UInt64(8 * index) } // no memcpy call for "ts"
         }
         var hash = (head ^ UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
         hash ^= (tail &* 0x94D0_49BB_1331_11EB)

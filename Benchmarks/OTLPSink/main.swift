@@ -2,9 +2,10 @@ import Hummingbird
 import Synchronization
 import TraceTailCore
 
-/// A counting OTLP/HTTP sink for benchmarks: accepts `POST /v1/traces` (protobuf or JSON, gzip or not), counts
-/// requests, spans and distinct span ids, and reports them at `GET /stats` (`POST /reset` starts over). It reads
-/// only the span ids, walking the protobuf wire format or scanning the JSON, so that it is not the bottleneck.
+/// A counting trace sink for benchmarks: accepts `POST /v1/traces` (OTLP protobuf or JSON, gzip or not) and
+/// `POST /api/collector` (LangWatch's collector API), counts requests, spans and distinct span ids, and reports them
+/// at `GET /stats` (`POST /reset` starts over). It reads only the span ids, walking the protobuf wire format or
+/// scanning the JSON, so that it is not the bottleneck.
 /// Usage: OTLPSink [port] [file to save the first request body to, for measuring the sink itself]
 struct Counts {
     var requests = 0
@@ -57,9 +58,9 @@ func protobufSpanIDs(_ bytes: UnsafeRawBufferPointer, depth: Int = 0, into ids: 
     return true
 }
 
-/// Span ids of OTLP/JSON: every `"spanId":"<16 hex>"`.
-func jsonSpanIDs(_ bytes: [UInt8]) -> [UInt64] {
-    let marker = Array(#""spanId":""#.utf8)
+/// Span ids in JSON: every `<key>:"<16 hex>"` (`"spanId"` in OTLP/JSON, `"span_id"` for the collector).
+func jsonSpanIDs(_ bytes: [UInt8], key: String = #""spanId""#) -> [UInt64] {
+    let marker = Array((key + #":""#).utf8)
     var ids: [UInt64] = []
     var index = 0
     while index + marker.count + 16 <= bytes.count {
@@ -72,6 +73,15 @@ func jsonSpanIDs(_ bytes: [UInt8]) -> [UInt64] {
         }
     }
     return ids
+}
+
+func count(_ ids: [UInt64], wire: Int) {
+    counts.withLock { counts in
+        counts.requests += 1
+        counts.spans += ids.count
+        counts.bytes += wire
+        counts.ids.formUnion(ids)
+    }
 }
 
 let router = Router()
@@ -89,13 +99,14 @@ router.post("/v1/traces") { request, _ -> Response in
     } else {
         guard body.withUnsafeBytes({ protobufSpanIDs($0, into: &ids) }) else { return Response(status: .badRequest) }
     }
-    counts.withLock { counts in
-        counts.requests += 1
-        counts.spans += ids.count
-        counts.bytes += wire
-        counts.ids.formUnion(ids)
-    }
+    count(ids, wire: wire)
     return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{}")))
+}
+router.post("/api/collector") { request, _ -> Response in
+    var request = request
+    let body = Array(buffer: try await request.collectBody(upTo: 64 << 20))
+    count(jsonSpanIDs(body, key: #""span_id""#), wire: body.count)
+    return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"message":"Trace received successfully."}"#)))
 }
 router.get("/stats") { _, _ -> String in
     let snapshot = counts.withLock { ($0.requests, $0.spans, $0.ids.count, $0.bytes) }

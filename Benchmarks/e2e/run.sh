@@ -2,12 +2,15 @@
 # End to end: file input → parser → otlp output → a local counting OTLP sink (Benchmarks/OTLPSink), with
 # `run --once` on N deterministic LLM-call lines, for JSON and kv logs and both OTLP encodings. Prints lines/s,
 # CPU seconds (user+sys) per million lines and peak RSS (from /usr/bin/time), the median of RUNS runs each, and
-# checks that the sink saw every span exactly once. Then measures the sink alone with wrk, if installed.
-#   bash Benchmarks/e2e/run.sh [N=1000000] [RUNS=3]
+# checks that the sink saw every span exactly once. Then the `langwatch` collector output, whose rule is one trace
+# per request (every sample line is a trace of its own: TRACES requests), the idle RSS, and the sink alone with
+# wrk, if installed.
+#   bash Benchmarks/e2e/run.sh [N=1000000] [RUNS=3] [TRACES=20000]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 lines=${1:-1000000}
 runs=${2:-3}
+traces=${3:-20000}
 port=14318
 export TRACETAIL_BENCHMARKS=1
 swift build -c release --product tracetail >/dev/null 2>&1
@@ -55,6 +58,29 @@ YAML
       "$(printf "%s\n" "${rsss[@]}" | median)" "${rates[*]}"
   done
 done
+
+# The collector output: one request per trace, so requests/s is what bounds it; CPU per request shows what each
+# costs (trace_quiet shortened so that waiting for quiet traces does not dominate the run).
+.build/release/SampleLogs json "$traces" > "$work/traces.log"
+cat > "$work/collector.yaml" <<YAML
+service: { data_dir: $work/data }
+pipelines:
+  bench:
+    input: { type: file, include: ["$work/traces.log"], start_at: beginning }
+    parsers: [ { type: json } ]
+    outputs: [ { type: langwatch, endpoint: "http://127.0.0.1:$port", api_key: lw-benchmark-key, trace_quiet: 100ms } ]
+YAML
+rm -rf "$work/data"
+curl -sf -X POST localhost:$port/reset >/dev/null
+/usr/bin/time -f "%e %U %S %M" -o "$work/time" .build/release/tracetail run --once -c "$work/collector.yaml" 2>"$work/stderr" \
+  || { cat "$work/stderr"; exit 1; }
+read -r wall user sys rss < "$work/time"
+stats=$(curl -sf localhost:$port/stats)
+requests=$(echo "$stats" | sed 's/.*"requests":\([0-9]*\).*/\1/')
+distinct=$(echo "$stats" | sed 's/.*"distinct_spans":\([0-9]*\).*/\1/')
+[ "$requests" = "$traces" ] && [ "$distinct" = "$traces" ] || { echo "collector: sent $traces traces, sink saw $requests requests, $distinct spans"; exit 1; }
+awk -v n="$traces" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
+  printf "langwatch collector: %d traces, one request each: %.0f requests/s, %.0f µs CPU per request (%.0f %% of one core), peak RSS %.0f MB\n", n, n / w, (u + s) * 1e6 / n, (u + s) * 100 / w, r / 1024 }'
 
 # Idle: a tailing process with nothing to read.
 : > "$work/idle.log"

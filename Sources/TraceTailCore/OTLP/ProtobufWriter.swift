@@ -7,9 +7,6 @@ public struct ProtobufWriter: ~Copyable {
         output = OutputBuffer(capacity: capacity)
     }
 
-    /// The bytes written.
-    public var bytes: [UInt8] { output.bytes }
-
     @inline(__always)
     mutating func varint(_ value: UInt64) { output.varint(value) }
 

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A read-only hash table keyed by byte strings, looked up straight from a line's bytes: no `String` is made, no
 /// SipHash run and no reference counted for the field names the mapper knows. Keys live back to back in one
 /// buffer; a slot holds where its key is and the index of its value.
@@ -53,6 +49,23 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
         return Int(truncatingIfNeeded: hash ^ (hash >> 31))
     }
 
+    /// Two byte strings of the same length compared in 8-byte words (field names are short: no `memcmp` call).
+    @inline(__always)
+    static func equal(_ lhs: UnsafeRawBufferPointer, _ rhs: UnsafeRawBufferPointer) -> Bool {
+        var offset = 0
+        while offset + 8 <= lhs.count {
+            if lhs.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != rhs.loadUnaligned(fromByteOffset: offset, as: UInt64.self) {
+                return false
+            }
+            offset += 8
+        }
+        while offset < lhs.count {
+            if lhs[offset] != rhs[offset] { return false }
+            offset += 1
+        }
+        return true
+    }
+
     subscript(key: UnsafeRawBufferPointer) -> Value? {
         slots.withUnsafeBufferPointer { slots in
             keys.withUnsafeBytes { keys in
@@ -60,7 +73,7 @@ struct ByteKeyTable<Value: Sendable>: Sendable {
                 while slots[index].start >= 0 {
                     let slot = slots[index]
                     if Int(slot.length) == key.count
-                        && (key.isEmpty || memcmp(keys.baseAddress! + Int(slot.start), key.baseAddress!, key.count) == 0) {
+                        && Self.equal(UnsafeRawBufferPointer(rebasing: keys[Int(slot.start)..<Int(slot.start) + key.count]), key) {
                         return values[Int(slot.value)]
                     }
                     index = (index + 1) & mask

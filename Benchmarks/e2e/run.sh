@@ -23,6 +23,21 @@ for _ in $(seq 100); do curl -sf localhost:$port/stats >/dev/null && break; slee
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
+# Runs `tracetail run --once -c CONFIG` against a freshly reset sink: sets wall, user, sys, rss (KB) from
+# /usr/bin/time and requests, spans, distinct from the sink's counts.
+measure() {
+  rm -rf "$work/data"
+  curl -sf -X POST localhost:$port/reset >/dev/null
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" .build/release/tracetail run --once -c "$1" 2>"$work/stderr" \
+    || { cat "$work/stderr"; exit 1; }
+  read -r wall user sys rss < "$work/time"
+  local stats
+  stats=$(curl -sf localhost:$port/stats)
+  requests=$(echo "$stats" | sed 's/.*"requests":\([0-9]*\).*/\1/')
+  spans=$(echo "$stats" | sed 's/.*"spans":\([0-9]*\).*/\1/')
+  distinct=$(echo "$stats" | sed 's/.*"distinct_spans":\([0-9]*\).*/\1/')
+}
+
 printf "%-6s %-9s %12s %14s %14s   %s\n" format encoding lines/s "CPU-s per 1M" "peak RSS MB" "runs (lines/s)"
 for format in json kv; do
   .build/release/SampleLogs $format "$lines" > "$work/app.log"
@@ -38,14 +53,7 @@ pipelines:
 YAML
     rates=(); cpus=(); rsss=()
     for _ in $(seq "$runs"); do
-      rm -rf "$work/data"
-      curl -sf -X POST localhost:$port/reset >/dev/null
-      /usr/bin/time -f "%e %U %S %M" -o "$work/time" .build/release/tracetail run --once -c "$work/config.yaml" 2>"$work/stderr" \
-        || { cat "$work/stderr"; exit 1; }
-      read -r wall user sys rss < "$work/time"
-      stats=$(curl -sf localhost:$port/stats)
-      spans=$(echo "$stats" | sed 's/.*"spans":\([0-9]*\).*/\1/')
-      distinct=$(echo "$stats" | sed 's/.*"distinct_spans":\([0-9]*\).*/\1/')
+      measure "$work/config.yaml"
       if [ "$spans" != "$lines" ] || [ "$distinct" != "$lines" ]; then
         echo "LOST OR DUPLICATED: sent $lines, sink saw $spans spans, $distinct distinct ($format/$encoding)"; exit 1
       fi
@@ -70,14 +78,7 @@ pipelines:
     parsers: [ { type: json } ]
     outputs: [ { type: langwatch, endpoint: "http://127.0.0.1:$port", api_key: lw-benchmark-key, trace_quiet: 100ms } ]
 YAML
-rm -rf "$work/data"
-curl -sf -X POST localhost:$port/reset >/dev/null
-/usr/bin/time -f "%e %U %S %M" -o "$work/time" .build/release/tracetail run --once -c "$work/collector.yaml" 2>"$work/stderr" \
-  || { cat "$work/stderr"; exit 1; }
-read -r wall user sys rss < "$work/time"
-stats=$(curl -sf localhost:$port/stats)
-requests=$(echo "$stats" | sed 's/.*"requests":\([0-9]*\).*/\1/')
-distinct=$(echo "$stats" | sed 's/.*"distinct_spans":\([0-9]*\).*/\1/')
+measure "$work/collector.yaml"
 [ "$requests" = "$traces" ] && [ "$distinct" = "$traces" ] || { echo "collector: sent $traces traces, sink saw $requests requests, $distinct spans"; exit 1; }
 awk -v n="$traces" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
   printf "langwatch collector: %d traces, one request each: %.0f requests/s, %.0f µs CPU per request (%.0f %% of one core), peak RSS %.0f MB\n", n, n / w, (u + s) * 1e6 / n, (u + s) * 100 / w, r / 1024 }'

@@ -72,12 +72,17 @@ public struct JSONWriter: ~Copyable {
 
     /// Writes an object; `body` writes its members with the member methods (`member`, or `string(_:_:)`, …).
     public mutating func object(_ body: (inout JSONWriter) -> Void) {
-        output.append(UInt8(ascii: "{"))
+        enclosed(UInt8(ascii: "{"), UInt8(ascii: "}"), body)
+    }
+
+    /// `body`'s members or elements between `open` and `close`, with comma tracking of their own.
+    private mutating func enclosed(_ open: UInt8, _ close: UInt8, _ body: (inout JSONWriter) -> Void) {
+        output.append(open)
         let outer = afterMember
         afterMember = false
         body(&self)
         afterMember = outer
-        output.append(UInt8(ascii: "}"))
+        output.append(close)
     }
 
     /// Writes an object member whose value `body` writes.
@@ -155,27 +160,15 @@ public struct JSONWriter: ~Copyable {
 
     /// Writes an array of `items`, each written by `element`.
     public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
-        output.append(UInt8(ascii: "["))
-        let outer = afterMember
-        var first = true
-        for item in items {
-            if !first { output.append(UInt8(ascii: ",")) }
-            first = false
-            element(&self, item)
+        array { list in
+            for item in items { list.element { element(&$0, item) } }
         }
-        afterMember = outer
-        output.append(UInt8(ascii: "]"))
     }
 
     /// Writes an array whose elements `body` adds one at a time with `element` (for items that are visited, not
     /// held in a collection).
     public mutating func array(_ body: (inout JSONWriter) -> Void) {
-        output.append(UInt8(ascii: "["))
-        let outer = afterMember
-        afterMember = false
-        body(&self)
-        afterMember = outer
-        output.append(UInt8(ascii: "]"))
+        enclosed(UInt8(ascii: "["), UInt8(ascii: "]"), body)
     }
 
     /// Writes one element of an `array(_:)`.

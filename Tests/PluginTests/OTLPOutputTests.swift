@@ -70,7 +70,9 @@ struct OTLPRun {
         try await OTLPRun.withServer { run in
             run.server.inject([
                 .status(503), .status(429, headers: ["Retry-After": "1"]), .status(500), .status(502), .status(504), .status(408),
-                .delay(.seconds(2)), // longer than the timeout: a network error
+                // Far longer than the timeout: a network error. (The fake would still take the abandoned request once the
+                // delay ended — at-least-once — so the delay outlasts the test on however slow a machine.)
+                .delay(.seconds(60)),
                 .drop, // the connection cut mid-reply
             ])
             let started = ContinuousClock.now

@@ -38,8 +38,8 @@ final class BackfillProgress: Sendable {
         let started = ContinuousClock.now
         var drawn = 0
         let tick = terminal ? Duration.milliseconds(250) : Self.interval
-        while !Task.isCancelled {
-            try? await Task.sleep(for: tick)
+        // A sleep cut short by cancellation ends the loop: the final report below is the only one after it.
+        while (try? await Task.sleep(for: tick)) != nil {
             drawn = show(logger: logger, terminal: terminal, drawn: drawn, since: started)
         }
         _ = show(logger: logger, terminal: terminal, drawn: drawn, since: started)

@@ -132,11 +132,32 @@ struct OTLPEncoding: Sendable {
             let message = partial["errorMessage"].flatMap { if case .string(let text) = $0 { text } else { nil } }
             return .accepted(rejected: Int(count), message: message)
         }
-        if json == nil, !reply.body.isEmpty, let response = try? OTLPExportResponse(serializedBytes: reply.body),
-           response.hasPartialSuccess {
-            return .accepted(rejected: Int(response.partialSuccess.rejectedSpans), message: response.partialSuccess.errorMessage)
+        if json == nil, !reply.body.isEmpty, let partial = try? Self.partialSuccess(protobuf: reply.body) {
+            return .accepted(rejected: partial.rejected, message: partial.message)
         }
         return .accepted(rejected: 0, message: nil)
+    }
+
+    /// A protobuf ExportTraceServiceResponse's partial_success (1): rejected_spans (1), error_message (2); nil
+    /// when the reply has none.
+    static func partialSuccess(protobuf body: [UInt8]) throws -> (rejected: Int, message: String)? {
+        var response = ProtobufReader(body)
+        var result: (rejected: Int, message: String)?
+        while let field = try response.next() {
+            guard field.number == 1 else { try response.skip(field); continue }
+            var partial = try response.message(field)
+            var rejected = 0
+            var message = ""
+            while let field = try partial.next() {
+                switch field.number {
+                case 1: rejected = Int(truncatingIfNeeded: try partial.varint(field))
+                case 2: message = try partial.string(field)
+                default: try partial.skip(field)
+                }
+            }
+            result = (rejected, message)
+        }
+        return result
     }
 
     static func hostName() -> String {

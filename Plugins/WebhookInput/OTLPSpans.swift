@@ -1,23 +1,41 @@
-import Foundation
+import FoundationEssentials
 import TraceTailCore
 
 /// Reads an OTLP/HTTP trace export (protobuf, or OTLP/JSON with hex ids) into span records, so that any
 /// OpenTelemetry SDK exporter can use the sidecar as its endpoint. LangWatch's own attributes
 /// (`langwatch.span.type`, `langwatch.input`/`output`, `langwatch.span.cost`, `langwatch.labels`) go back to the
 /// span fields they came from, so that outputs write them once; resource attributes are kept on each span.
+/// Protobuf is read straight from the wire format; each record keeps its span's bytes (or JSON text) as raw.
 enum OTLPSpans {
-    typealias Span = Opentelemetry_Proto_Trace_V1_Span
-    typealias AnyValue = Opentelemetry_Proto_Trace_V1_AnyValue
-    typealias KeyValue = Opentelemetry_Proto_Trace_V1_KeyValue
+    /// One span as the export carries it, whichever encoding it came in.
+    struct ExportedSpan {
+        var traceID: TraceID?
+        var spanID: SpanID?
+        var parentSpanID: SpanID?
+        var parentIsInvalid = false
+        var name = ""
+        var isClient = false
+        var start: UInt64 = 0
+        var end: UInt64 = 0
+        var attributes: [(key: String, value: JSONValue)] = []
+        var statusCode: Int64 = 0
+        var statusMessage = ""
+    }
 
     static func records(protobuf body: [UInt8], source: String) throws(RequestError) -> RecordBatch {
+        var builder = BatchBuilder(source: source)
         do {
-            return try records(OTLPExportRequest(serializedBytes: body), source: source)
+            var request = ProtobufReader(body)
+            while let field = try request.next() {
+                guard field.number == 1 else { try request.skip(field); continue }       // resource_spans
+                try builder.resourceSpans(try request.message(field))
+            }
         } catch let error as RequestError {
             throw error
         } catch {
             throw .badRequest("invalid OTLP protobuf: \(error)")
         }
+        return builder.batch
     }
 
     static func records(json body: [UInt8], source: String) throws(RequestError) -> RecordBatch {
@@ -27,66 +45,96 @@ enum OTLPSpans {
         } catch {
             throw .badRequest("invalid JSON: \(error)")
         }
-        return try records(try request(fromJSON: document), source: source)
-    }
-
-    private static func records(_ request: OTLPExportRequest, source: String) throws(RequestError) -> RecordBatch {
-        var batch = RecordBatch(ack: AckToken(0))
-        batch.arrivedAsSpans = true
-        let now = Clock.nowNanoseconds
-        var index: UInt64 = 0
-        for resourceSpans in request.resourceSpans {
-            let resource = resourceSpans.resource.attributes
-            for scopeSpans in resourceSpans.scopeSpans {
-                for span in scopeSpans.spans {
-                    let raw = (try? span.serializedBytes() as [UInt8]) ?? []
-                    batch.append(raw, position: SourcePosition(source: source, offsets: index..<index + 1), observedTime: now)
-                    do throws(RequestError) {
-                        try fill(&batch.records[Int(index)], from: span, resource: resource)
-                    } catch {
-                        throw .badRequest("span \(index): \(error.message)")
-                    }
-                    index += 1
+        guard case .object = document else { throw .badRequest("expected a JSON object with 'resourceSpans'") }
+        var builder = BatchBuilder(source: source)
+        for resourceSpans in document["resourceSpans"]?.items ?? [] {
+            let resource = try keyValues(resourceSpans["resource"]?["attributes"])
+            for scopeSpans in resourceSpans["scopeSpans"]?.items ?? [] {
+                for item in scopeSpans["spans"]?.items ?? [] {
+                    try builder.append(try span(json: item), raw: Array(JSONFlattener.text(item).utf8), resource: resource)
                 }
             }
         }
-        return batch
+        return builder.batch
     }
 
-    private static func fill(_ record: inout Record, from span: Span, resource: [KeyValue]) throws(RequestError) {
-        guard span.traceID.count == 16, let traceID = TraceID(hex: hex(span.traceID)) else { throw .badRequest("invalid trace id") }
-        guard span.spanID.count == 8, let spanID = SpanID(hex: hex(span.spanID)) else { throw .badRequest("invalid span id") }
+    /// Appends spans in arrival order, numbering them for positions and error messages.
+    struct BatchBuilder {
+        var batch = RecordBatch(ack: AckToken(0))
+        let source: String
+        let now = Clock.nowNanoseconds
+
+        init(source: String) {
+            self.source = source
+            batch.arrivedAsSpans = true
+        }
+
+        /// ResourceSpans: the resource's attributes (wherever they come in the message), then every span.
+        mutating func resourceSpans(_ message: ProtobufReader) throws {
+            var resource: [(key: String, value: JSONValue)] = []
+            var fields = message
+            while let field = try fields.next() {
+                guard field.number == 1 else { try fields.skip(field); continue }        // resource
+                var attributes = try fields.message(field)
+                while let field = try attributes.next() {
+                    if field.number == 1 { resource.append(try keyValue(try attributes.message(field))) } else { try attributes.skip(field) }
+                }
+            }
+            var scopes = message
+            while let field = try scopes.next() {
+                guard field.number == 2 else { try scopes.skip(field); continue }        // scope_spans
+                var spans = try scopes.message(field)
+                while let field = try spans.next() {
+                    guard field.number == 2 else { try spans.skip(field); continue }     // spans
+                    let message = try spans.message(field)
+                    try append(try span(protobuf: message), raw: Array(message.contents), resource: resource)
+                }
+            }
+        }
+
+        mutating func append(_ span: ExportedSpan, raw: [UInt8], resource: [(key: String, value: JSONValue)]) throws(RequestError) {
+            let index = batch.records.count
+            batch.append(raw, position: SourcePosition(source: source, offsets: UInt64(index)..<UInt64(index + 1)), observedTime: now)
+            do throws(RequestError) {
+                try fill(&batch.records[index], from: span, resource: resource)
+            } catch {
+                throw .badRequest("span \(index): \(error.message)")
+            }
+        }
+    }
+
+    private static func fill(_ record: inout Record, from span: ExportedSpan, resource: [(key: String, value: JSONValue)]) throws(RequestError) {
+        guard let traceID = span.traceID else { throw .badRequest("invalid trace id") }
+        guard let spanID = span.spanID else { throw .badRequest("invalid span id") }
+        guard !span.parentIsInvalid else { throw .badRequest("invalid parent span id") }
         record.traceID = traceID
         record.spanID = spanID
-        if !span.parentSpanID.isEmpty {
-            guard span.parentSpanID.count == 8 else { throw .badRequest("invalid parent span id") }
-            record.parentSpanID = SpanID(hex: hex(span.parentSpanID))
-        }
+        record.parentSpanID = span.parentSpanID
         record.name = span.name
-        record.startTime = span.startTimeUnixNano
-        record.endTime = max(span.endTimeUnixNano, span.startTimeUnixNano)
-        switch span.status.code {
-        case .error: record.status = .error(message: span.status.message.isEmpty ? "error" : span.status.message, stacktrace: [])
-        case .ok: record.status = .ok
+        record.startTime = span.start
+        record.endTime = max(span.end, span.start)
+        switch span.statusCode {
+        case 2: record.status = .error(message: span.statusMessage.isEmpty ? "error" : span.statusMessage, stacktrace: [])
+        case 1: record.status = .ok
         default: break
         }
-        for keyValue in span.attributes {
-            let value = attribute(keyValue.value)
-            switch (keyValue.key, value) {
+        for (key, json) in span.attributes {
+            let value = attribute(json)
+            switch (key, value) {
             case ("langwatch.span.type", .string(let name)) where SpanType(rawValue: name) != nil: record.type = SpanType(rawValue: name)
             case ("langwatch.input", .string(let text)): record.input = payload(text)
             case ("langwatch.output", .string(let text)): record.output = payload(text)
             case ("langwatch.span.cost", .double(let cost)): record.cost = cost
             case ("langwatch.labels", .string(let text)):
-                record.attributes[keyValue.key] = (try? JSONReader.parse(Array(text.utf8))).map(JSONFlattener.attribute) ?? value
+                record.attributes[key] = (try? JSONReader.parse(Array(text.utf8))).map(JSONFlattener.attribute) ?? value
             case ("error.message", _) where record.status != .unset: break // the status carries it
-            default: record.attributes[keyValue.key] = value
+            default: record.attributes[key] = value
             }
         }
-        for keyValue in resource where record.attributes[keyValue.key] == nil {
-            record.attributes[keyValue.key] = attribute(keyValue.value)
+        for (key, json) in resource where record.attributes[key] == nil {
+            record.attributes[key] = attribute(json)
         }
-        if record.type == nil { record.type = span.kind == .client ? .llm : .span }
+        if record.type == nil { record.type = span.isClient ? .llm : .span }
     }
 
     /// `langwatch.input`/`output` hold a TypedValue as JSON text; other text is the payload itself.
@@ -97,102 +145,153 @@ enum OTLPSpans {
         return .json(inner)
     }
 
-    private static func attribute(_ value: AnyValue) -> AttributeValue {
-        switch value.value {
-        case .stringValue(let text)?: return .string(text)
-        case .boolValue(let flag)?: return .bool(flag)
-        case .intValue(let number)?: return .int(number)
-        case .doubleValue(let number)?: return .double(number)
-        case .arrayValue(let array)?: return .array(array.values.map(attribute))
-        case .kvlistValue(let list)?:
-            return .string(JSONFlattener.text(.object(list.values.map { ($0.key, json($0.value)) })))
-        case .bytesValue(let bytes)?: return .string(bytes.base64EncodedString())
-        case nil: return .string("")
-        }
-    }
-
-    private static func json(_ value: AnyValue) -> JSONValue {
-        switch attribute(value) {
-        case .string(let text): return .string(text)
+    /// An AnyValue (read as JSON: a kvlist is an object, bytes are base64 text) as an attribute: arrays stay
+    /// arrays, a kvlist becomes its JSON text.
+    private static func attribute(_ value: JSONValue) -> AttributeValue {
+        switch value {
+        case .null: return .string("")
         case .bool(let flag): return .bool(flag)
         case .int(let number): return .int(number)
         case .double(let number): return .double(number)
-        case .array: return .array(value.arrayValue.values.map(json))
+        case .string(let text): return .string(text)
+        case .array(let items): return .array(items.map(attribute))
+        case .object: return .string(JSONFlattener.text(value))
         }
     }
 
-    private static func hex(_ bytes: Data) -> String {
-        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    // MARK: - Protobuf (opentelemetry-proto's trace.proto and common.proto field numbers)
+
+    private static func span(protobuf message: ProtobufReader) throws(ProtobufReader.Malformed) -> ExportedSpan {
+        var span = ExportedSpan()
+        var fields = message
+        while let field = try fields.next() {
+            switch field.number {
+            case 1: span.traceID = traceID(try fields.bytes(field))
+            case 2: span.spanID = spanID(try fields.bytes(field))
+            case 4:
+                let bytes = try fields.bytes(field)
+                span.parentSpanID = spanID(bytes)
+                span.parentIsInvalid = !bytes.isEmpty && span.parentSpanID == nil
+            case 5: span.name = try fields.string(field)
+            case 6: span.isClient = try fields.varint(field) == 3                      // SPAN_KIND_CLIENT
+            case 7: span.start = try fields.fixed64(field)
+            case 8: span.end = try fields.fixed64(field)
+            case 9: span.attributes.append(try keyValue(try fields.message(field)))
+            case 15:
+                var status = try fields.message(field)
+                while let field = try status.next() {
+                    switch field.number {
+                    case 2: span.statusMessage = try status.string(field)
+                    case 3: span.statusCode = Int64(truncatingIfNeeded: try status.varint(field))
+                    default: try status.skip(field)
+                    }
+                }
+            default: try fields.skip(field)
+            }
+        }
+        return span
+    }
+
+    private static func keyValue(_ message: ProtobufReader) throws(ProtobufReader.Malformed) -> (key: String, value: JSONValue) {
+        var key = ""
+        var value = JSONValue.null
+        var fields = message
+        while let field = try fields.next() {
+            switch field.number {
+            case 1: key = try fields.string(field)
+            case 2: value = try anyValue(try fields.message(field))
+            default: try fields.skip(field)
+            }
+        }
+        return (key, value)
+    }
+
+    private static func anyValue(_ message: ProtobufReader) throws(ProtobufReader.Malformed) -> JSONValue {
+        var value = JSONValue.null
+        var fields = message
+        while let field = try fields.next() {
+            switch field.number {
+            case 1: value = .string(try fields.string(field))
+            case 2: value = .bool(try fields.varint(field) != 0)
+            case 3: value = .int(Int64(bitPattern: try fields.varint(field)))
+            case 4: value = .double(Double(bitPattern: try fields.fixed64(field)))
+            case 5, 6:                                                                  // ArrayValue, KeyValueList
+                var items: [JSONValue] = []
+                var members: [(key: String, value: JSONValue)] = []
+                var list = try fields.message(field)
+                while let item = try list.next() {
+                    guard item.number == 1 else { try list.skip(item); continue }
+                    if field.number == 5 { items.append(try anyValue(try list.message(item))) } else { members.append(try keyValue(try list.message(item))) }
+                }
+                value = field.number == 5 ? .array(items) : .object(members)
+            case 7: value = .string(Data(try fields.bytes(field)).base64EncodedString())
+            default: try fields.skip(field)
+            }
+        }
+        return value
+    }
+
+    private static func traceID(_ bytes: ArraySlice<UInt8>) -> TraceID? {
+        guard bytes.count == 16 else { return nil }
+        let id = TraceID(high: bigEndianWord(bytes.prefix(8)), low: bigEndianWord(bytes.suffix(8)))
+        return id.high | id.low == 0 ? nil : id
+    }
+
+    private static func spanID(_ bytes: ArraySlice<UInt8>) -> SpanID? {
+        guard bytes.count == 8 else { return nil }
+        let value = bigEndianWord(bytes)
+        return value == 0 ? nil : SpanID(value)
+    }
+
+    private static func bigEndianWord(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     // MARK: - OTLP/JSON (camelCase, hex ids, 64-bit integers as strings or numbers)
 
-    private static func request(fromJSON document: JSONValue) throws(RequestError) -> OTLPExportRequest {
-        guard case .object = document else { throw .badRequest("expected a JSON object with 'resourceSpans'") }
-        var request = OTLPExportRequest()
-        for resource in document["resourceSpans"]?.items ?? [] {
-            var resourceSpans = Opentelemetry_Proto_Trace_V1_ResourceSpans()
-            resourceSpans.resource.attributes = try keyValues(resource["resource"]?["attributes"])
-            for scope in resource["scopeSpans"]?.items ?? [] {
-                var scopeSpans = Opentelemetry_Proto_Trace_V1_ScopeSpans()
-                for item in scope["spans"]?.items ?? [] {
-                    var span = Span()
-                    span.traceID = try bytes(item["traceId"], "traceId")
-                    span.spanID = try bytes(item["spanId"], "spanId")
-                    if item["parentSpanId"] != nil { span.parentSpanID = try bytes(item["parentSpanId"], "parentSpanId") }
-                    if case .string(let name)? = item["name"] { span.name = name }
-                    if let kind = try integer(item["kind"]) { span.kind = Span.SpanKind(rawValue: Int(kind)) ?? .unspecified }
-                    span.startTimeUnixNano = UInt64(clamping: try integer(item["startTimeUnixNano"]) ?? 0)
-                    span.endTimeUnixNano = UInt64(clamping: try integer(item["endTimeUnixNano"]) ?? 0)
-                    span.attributes = try keyValues(item["attributes"])
-                    if let status = item["status"] {
-                        if let code = try integer(status["code"]) { span.status.code = .init(rawValue: Int(code)) ?? .unset }
-                        if case .string(let message)? = status["message"] { span.status.message = message }
-                    }
-                    scopeSpans.spans.append(span)
-                }
-                resourceSpans.scopeSpans.append(scopeSpans)
-            }
-            request.resourceSpans.append(resourceSpans)
+    private static func span(json item: JSONValue) throws(RequestError) -> ExportedSpan {
+        var span = ExportedSpan()
+        span.traceID = item["traceId"]?.text.flatMap(TraceID.init(hex:))
+        span.spanID = item["spanId"]?.text.flatMap(SpanID.init(hex:))
+        if let parent = item["parentSpanId"], parent.text != "" {
+            span.parentSpanID = parent.text.flatMap(SpanID.init(hex:))
+            span.parentIsInvalid = span.parentSpanID == nil
         }
-        return request
+        if case .string(let name)? = item["name"] { span.name = name }
+        span.isClient = try integer(item["kind"]) == 3
+        span.start = UInt64(clamping: try integer(item["startTimeUnixNano"]) ?? 0)
+        span.end = UInt64(clamping: try integer(item["endTimeUnixNano"]) ?? 0)
+        span.attributes = try keyValues(item["attributes"])
+        if let status = item["status"] {
+            span.statusCode = try integer(status["code"]) ?? 0
+            if case .string(let message)? = status["message"] { span.statusMessage = message }
+        }
+        return span
     }
 
-    private static func keyValues(_ value: JSONValue?) throws(RequestError) -> [KeyValue] {
-        var result: [KeyValue] = []
+    private static func keyValues(_ value: JSONValue?) throws(RequestError) -> [(key: String, value: JSONValue)] {
+        var result: [(key: String, value: JSONValue)] = []
         for item in value?.items ?? [] {
             guard case .string(let key)? = item["key"] else { throw .badRequest("an attribute without a 'key'") }
-            var keyValue = KeyValue()
-            keyValue.key = key
-            keyValue.value = try anyValue(item["value"])
-            result.append(keyValue)
+            result.append((key, try anyValue(item["value"])))
         }
         return result
     }
 
-    private static func anyValue(_ value: JSONValue?) throws(RequestError) -> AnyValue {
-        var result = AnyValue()
-        guard let value else { return result }
-        if case .string(let text)? = value["stringValue"] {
-            result.stringValue = text
-        } else if case .bool(let flag)? = value["boolValue"] {
-            result.boolValue = flag
-        } else if let number = try integer(value["intValue"]) {
-            result.intValue = number
-        } else if let number = value["doubleValue"]?.number {
-            result.doubleValue = number
-        } else if let items = value["arrayValue"]?["values"]?.items {
-            var array = Opentelemetry_Proto_Trace_V1_ArrayValue()
-            for item in items { array.values.append(try anyValue(item)) }
-            result.arrayValue = array
-        } else if let list = value["kvlistValue"] {
-            var kvlist = Opentelemetry_Proto_Trace_V1_KeyValueList()
-            kvlist.values = try keyValues(list["values"])
-            result.kvlistValue = kvlist
-        } else if case .string(let base64)? = value["bytesValue"], let data = Data(base64Encoded: base64) {
-            result.bytesValue = data
+    private static func anyValue(_ value: JSONValue?) throws(RequestError) -> JSONValue {
+        guard let value else { return .null }
+        if case .string(let text)? = value["stringValue"] { return .string(text) }
+        if case .bool(let flag)? = value["boolValue"] { return .bool(flag) }
+        if let number = try integer(value["intValue"]) { return .int(number) }
+        if let number = value["doubleValue"]?.number { return .double(number) }
+        if let items = value["arrayValue"]?["values"]?.items {
+            var array: [JSONValue] = []
+            for item in items { array.append(try anyValue(item)) }
+            return .array(array)
         }
-        return result
+        if let list = value["kvlistValue"] { return .object(try keyValues(list["values"])) }
+        if case .string(let base64)? = value["bytesValue"] { return .string(base64) }
+        return .null
     }
 
     private static func integer(_ value: JSONValue?) throws(RequestError) -> Int64? {
@@ -206,18 +305,5 @@ enum OTLPSpans {
             return number
         default: throw .badRequest("expected an integer")
         }
-    }
-
-    private static func bytes(_ value: JSONValue?, _ field: String) throws(RequestError) -> Data {
-        guard case .string(let text)? = value, text.utf8.count % 2 == 0 else { throw .badRequest("'\(field)' must be hex") }
-        var data = Data()
-        var iterator = text.utf8.makeIterator()
-        while let high = iterator.next(), let low = iterator.next() {
-            guard let byte = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else {
-                throw .badRequest("'\(field)' must be hex")
-            }
-            data.append(byte)
-        }
-        return data
     }
 }

@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+import FoundationEssentials
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -243,7 +243,7 @@ public struct WebhookInput: Input {
 
     /// `application/json; charset=utf-8` → `application/json`.
     static func mediaType(_ header: String) -> String {
-        header.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        header.split(separator: ";").first.map { $0.trimmingWhitespace().lowercased() } ?? ""
     }
 
     /// The body with its `Content-Encoding` undone.

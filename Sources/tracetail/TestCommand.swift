@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import TraceTailCore
 
@@ -157,9 +158,16 @@ struct TraceTree {
         } else if case .int(let tokens)? = input ?? output {
             parts.append("\(tokens) tokens")
         }
-        if let cost = span.cost { parts.append("$" + String(format: "%.6f", cost)) }
+        if let cost = span.cost { parts.append("$" + Self.sixDecimals(cost)) }
         if let start = span.startTime, let end = span.endTime { parts.append(Timestamp.duration(end - start)) }
         if case .error(let message, _) = span.status { parts.append("error: \(message)") }
         return parts.joined(separator: "  ")
+    }
+
+    /// `value` rounded to six decimals, as `%.6f` prints it.
+    static func sixDecimals(_ value: Double) -> String {
+        let millionths = Int64((abs(value) * 1_000_000).rounded())
+        let fraction = String(millionths % 1_000_000)
+        return (value < 0 && millionths != 0 ? "-" : "") + "\(millionths / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }
 }

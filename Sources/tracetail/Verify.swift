@@ -1,6 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
 import TraceTailCore
 
@@ -97,7 +97,9 @@ struct Verify: AsyncParsableCommand {
             body.int("pageSize", 1000)
             body.string("format", "digest")
         }
-        var request = HTTPClientRequest(url: endpoint.trimmingCharacters(in: CharacterSet(charactersIn: "/")) + "/api/traces/search")
+        var base = endpoint
+        while base.hasSuffix("/") { base.removeLast() }
+        var request = HTTPClientRequest(url: base + "/api/traces/search")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Auth-Token", value: key)

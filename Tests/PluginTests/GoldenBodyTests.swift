@@ -1,6 +1,7 @@
 import BuiltinPlugins
 import Foundation
 @testable import LangWatchOutput
+import SwiftProtobuf
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Foundation
 import BuiltinPlugins
-import OTLPOutput
+@testable import OTLPOutput
+import SwiftProtobuf
 import Testing
 import TraceTailCore
 import TestSupport
@@ -135,6 +136,16 @@ struct OTLPRun {
             #expect(run.server.requests.count == 1)
             #expect(run.deadLetters().isEmpty)
         }
+    }
+
+    @Test func aProtobufPartialSuccessIsRead() throws {
+        var response = OTLPExportResponse()
+        response.partialSuccess.rejectedSpans = 3
+        response.partialSuccess.errorMessage = "too old"
+        let partial = try OTLPEncoding.partialSuccess(protobuf: try response.serializedBytes())
+        #expect(partial?.rejected == 3 && partial?.message == "too old")
+        #expect(try OTLPEncoding.partialSuccess(protobuf: [0x12, 0x01, 0x00]) == nil, "an unknown field only")
+        #expect(throws: ProtobufReader.Malformed.self) { try OTLPEncoding.partialSuccess(protobuf: [0x0A, 0x05, 0x08]) }
     }
 
     @Test func governanceIngestWithItsBearerSecret() async throws {

@@ -1,5 +1,7 @@
 import NIOCore
+import SwiftProtobuf
 import Testing
+import TestSupport
 @testable import TraceTailCore
 
 /// The request encoders and what they write into: every attribute kind and size, byte for byte against

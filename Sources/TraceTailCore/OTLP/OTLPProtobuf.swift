@@ -1,10 +1,7 @@
 import NIOCore
 
-public typealias OTLPExportRequest = Opentelemetry_Proto_Trace_V1_ExportTraceServiceRequest
-public typealias OTLPExportResponse = Opentelemetry_Proto_Trace_V1_ExportTraceServiceResponse
-
 /// Encodes spans as an OTLP/HTTP protobuf `ExportTraceServiceRequest`, with the same content as `OTLPJSON`,
-/// straight into bytes (the generated messages are for reading: the webhook's OTLP receiver and tests).
+/// straight into bytes (the webhook's OTLP receiver reads with `ProtobufReader`; tests check both against swift-protobuf).
 public enum OTLPProtobuf {
     public static func request(
         _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End to end: file input → parser → otlp output → a local counting OTLP sink (Benchmarks/OTLPSink), with
+# End to end, with the production build (deploy/build-release.sh): file input → parser → otlp output → a local
+# counting OTLP sink (Benchmarks/OTLPSink), with
 # `run --once` on N deterministic LLM-call lines, for JSON and kv logs and both OTLP encodings. Prints lines/s,
 # CPU seconds (user+sys) per million lines and peak RSS (from /usr/bin/time), the median of RUNS runs each, and
 # checks that the sink saw every span exactly once. Then the `langwatch` collector output, whose rule is one trace
@@ -12,8 +13,8 @@ lines=${1:-1000000}
 runs=${2:-3}
 traces=${3:-20000}
 port=14318
+tracetail=$(bash deploy/build-release.sh 2>/dev/null) # the production build, as the container image ships it
 export TRACETAIL_BENCHMARKS=1
-swift build -c release --product tracetail >/dev/null 2>&1
 swift build -c release --product OTLPSink >/dev/null 2>&1
 swift build -c release --product SampleLogs >/dev/null 2>&1
 work=$(mktemp -d)
@@ -28,7 +29,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() {
   rm -rf "$work/data"
   curl -sf -X POST localhost:$port/reset >/dev/null
-  /usr/bin/time -f "%e %U %S %M" -o "$work/time" .build/release/tracetail run --once -c "$1" 2>"$work/stderr" \
+  /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$tracetail" run --once -c "$1" 2>"$work/stderr" \
     || { cat "$work/stderr"; exit 1; }
   read -r wall user sys rss < "$work/time"
   local stats
@@ -86,7 +87,7 @@ awk -v n="$traces" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" 'BEGIN {
 # Idle: a tailing process with nothing to read.
 : > "$work/idle.log"
 sed "s#$work/app.log#$work/idle.log#" "$work/config.yaml" > "$work/idle.yaml"
-.build/release/tracetail run -c "$work/idle.yaml" 2>/dev/null &
+"$tracetail" run -c "$work/idle.yaml" 2>/dev/null &
 idle=$!
 sleep 3
 echo "idle RSS: $(ps -o rss= -p $idle | awk '{printf "%.1f", $1 / 1024}') MB"

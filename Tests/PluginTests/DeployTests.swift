@@ -95,8 +95,15 @@ import TraceTailCore
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.hasPrefix("#") && !$0.isEmpty }
         let stages = lines.filter { $0.hasPrefix("FROM ") }
         #expect(stages.count == 2 && stages[0].hasPrefix("FROM swift:") && stages[0].hasSuffix(" AS build"))
-        let build = try #require(lines.first { $0.contains("swift build") })
+        // The image ships the production build, whose script and layout files it copies in.
+        #expect(lines.contains { $0.hasPrefix("RUN ") && $0.contains("bash deploy/build-release.sh") })
+        #expect(lines.contains("COPY deploy/build-release.sh deploy/") && lines.contains("COPY deploy/release deploy/release"))
+        let script = try String(contentsOfFile: root + "/deploy/build-release.sh", encoding: .utf8).replacingOccurrences(of: "\\\n", with: " ")
+        let build = try #require(script.split(separator: "\n").first { $0.contains("swift build") && !$0.hasPrefix("#") })
         #expect(build.contains("-c release") && build.contains("--static-swift-stdlib") && build.contains("--product tracetail"))
+        for file in ["tracetail.order", "text-layout.ld"] {
+            #expect(script.contains("$layout/\(file)") && FileManager.default.fileExists(atPath: root + "/deploy/release/" + file), "\(file)")
+        }
         // The build installs exactly what CI installs.
         let setup = try String(contentsOfFile: root + "/.ci/setup", encoding: .utf8)
         let ciPackages = try #require(setup.split(separator: "\n").first { $0.hasPrefix("packages=(") })

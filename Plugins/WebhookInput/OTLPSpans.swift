@@ -11,6 +11,7 @@ enum OTLPSpans {
     struct ExportedSpan {
         var traceID: TraceID?
         var spanID: SpanID?
+        /// nil for a root span, also when an exporter sends an all-zero parent id.
         var parentSpanID: SpanID?
         var parentIsInvalid = false
         var name = ""
@@ -171,7 +172,7 @@ enum OTLPSpans {
             case 4:
                 let bytes = try fields.bytes(field)
                 span.parentSpanID = spanID(bytes)
-                span.parentIsInvalid = !bytes.isEmpty && span.parentSpanID == nil
+                span.parentIsInvalid = !bytes.isEmpty && bytes.count != 8
             case 5: span.name = try fields.string(field)
             case 6: span.isClient = try fields.varint(field) == 3                      // SPAN_KIND_CLIENT
             case 7: span.start = try fields.fixed64(field)
@@ -254,8 +255,9 @@ enum OTLPSpans {
         span.traceID = item["traceId"]?.text.flatMap(TraceID.init(hex:))
         span.spanID = item["spanId"]?.text.flatMap(SpanID.init(hex:))
         if let parent = item["parentSpanId"], parent.text != "" {
-            span.parentSpanID = parent.text.flatMap(SpanID.init(hex:))
-            span.parentIsInvalid = span.parentSpanID == nil
+            let text = parent.text ?? ""
+            span.parentSpanID = SpanID(hex: text)
+            span.parentIsInvalid = text.utf8.count != 16 || UInt64(text, radix: 16) == nil
         }
         if case .string(let name)? = item["name"] { span.name = name }
         span.isClient = try integer(item["kind"]) == 3

@@ -129,6 +129,20 @@ import TraceTailCore
         #expect(fromJSON.attributes == fromProtobuf.attributes)
     }
 
+    @Test func anAllZeroParentIsARootSpanAndAMalformedOneIsRefused() throws {
+        var root = span()
+        root.parentSpanID = Data(count: 8)
+        #expect(try OTLPSpans.records(protobuf: try export(root), source: "webhook").records[0].parentSpanID == nil)
+        root.parentSpanID = Data(count: 5)
+        #expect(throws: RequestError.self) { try OTLPSpans.records(protobuf: try export(root), source: "webhook") }
+        func json(parent: String) -> [UInt8] {
+            Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0306090c0f121518","parentSpanId":"\#(parent)"}]}]}]}"#.utf8)
+        }
+        #expect(try OTLPSpans.records(json: json(parent: "0000000000000000"), source: "webhook").records[0].parentSpanID == nil)
+        #expect(try OTLPSpans.records(json: json(parent: "050a0f14191e2328"), source: "webhook").records[0].parentSpanID?.description == "050a0f14191e2328")
+        #expect(throws: RequestError.self) { try OTLPSpans.records(json: json(parent: "05zz0f14191e2328"), source: "webhook") }
+    }
+
     @Test(arguments: [
         ([0x0A, 0x05, 0x12, 0x03], "invalid OTLP protobuf: length 5 runs past the end of its message at byte 1"),
         ([0x0A, 0x02, 0x12, 0x09], "invalid OTLP protobuf: length 9 runs past the end of its message at byte 3"),

@@ -52,6 +52,7 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(
             name: "CSimdJSON",
             path: "Sources/CSimdJSON",
@@ -95,6 +96,7 @@ let package = Package(
             name: "tracetail",
             dependencies: [
                 "BuiltinPlugins",
+                "CMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import BuiltinPlugins
+import CMalloc
 import CoreMetrics
 import Prometheus
 import ServiceLifecycle
@@ -59,6 +60,11 @@ struct Run: AsyncParsableCommand {
         let config = try options.load()
         StderrLogHandler.bootstrap(format: logFormat, level: logLevel)
         signal(SIGPIPE, SIG_IGN) // a closed stdout is an output error, not a crash
+        // Request bodies of a few MB are built and freed all the time. By default glibc gives such memory back to
+        // the kernel (munmap, heap trimming) and the next body faults it in again, zeroed: ~6 % of a busy run's
+        // CPU. Kept in the heap instead (peak RSS about 5 MB higher; idle RSS unchanged).
+        mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(M_TRIM_THRESHOLD, 64 << 20)
         let logger = Logger(label: "tracetail")
         logger.info("starting", metadata: ["version": "\(TraceTail.version)", "pipelines": "\(config.pipelines.count)"])
         let health = Health()

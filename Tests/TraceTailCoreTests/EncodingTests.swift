@@ -113,6 +113,17 @@ import TestSupport
         #expect(buffer.bytes == Array(0..<100) + [0xC3, 0xA9, 0x21, 0xAC, 0x02, 0, 0, 0, 0, 0, 0, 1, 2])
     }
 
+    /// A body written into a NIO buffer's memory, and one that outgrows it midway and continues in its own.
+    @Test(arguments: [10, 64, 65, 5_000])
+    func aBodyIsWrittenStraightIntoANIOBuffer(length: Int) {
+        let expected = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let body = OutputBuffer.byteBuffer(expected: 64) { output in
+            for byte in expected { output.append(byte) }
+        }
+        #expect(Array(buffer: body) == expected)
+        #expect(body.readerIndex == 0 && body.readableBytes == length)
+    }
+
     @Test func jsonStringsEscapeWhereverTheSpecialBytesFall() throws {
         for length in [0, 1, 15, 16, 17, 31, 32, 33, 70] {
             for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}", "é", "\t"] {

@@ -8,6 +8,10 @@ public struct JSONWriter: ~Copyable {
         output = OutputBuffer(capacity: capacity)
     }
 
+    public init(output: consuming OutputBuffer) {
+        self.output = output
+    }
+
     /// The JSON written.
     public var bytes: [UInt8] { output.bytes }
 

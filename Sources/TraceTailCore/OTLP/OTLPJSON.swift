@@ -7,21 +7,23 @@ public enum OTLPJSON {
     public static func request(
         _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
     ) -> ByteBuffer {
-        var writer = JSONWriter(capacity: 800 * records.count + 256)
-        writer.object { request in
-            request("resourceSpans") { list in
-                list.array(CollectionOfOne(())) { writer, _ in
-                    writer.object { resourceSpans in
-                        resourceSpans("resource") { $0.object { $0("attributes") { attributes(&$0, resource) } } }
-                        resourceSpans("scopeSpans") { list in
-                            list.array(CollectionOfOne(())) { writer, _ in
-                                writer.object { scopeSpans in
-                                    scopeSpans("scope") { writer in
-                                        writer.object { $0.string("name", scope.name); $0.string("version", scope.version) }
-                                    }
-                                    scopeSpans("spans") { writer in
-                                        writer.array { list in
-                                            records.forEach { record in list.element { span(&$0, record) } }
+        OutputBuffer.byteBuffer(expected: 800 * records.count + 256) { output in
+            var writer = JSONWriter(output: output)
+            writer.object { request in
+                request("resourceSpans") { list in
+                    list.array(CollectionOfOne(())) { writer, _ in
+                        writer.object { resourceSpans in
+                            resourceSpans("resource") { $0.object { $0("attributes") { attributes(&$0, resource) } } }
+                            resourceSpans("scopeSpans") { list in
+                                list.array(CollectionOfOne(())) { writer, _ in
+                                    writer.object { scopeSpans in
+                                        scopeSpans("scope") { writer in
+                                            writer.object { $0.string("name", scope.name); $0.string("version", scope.version) }
+                                        }
+                                        scopeSpans("spans") { writer in
+                                            writer.array { list in
+                                                records.forEach { record in list.element { span(&$0, record) } }
+                                            }
                                         }
                                     }
                                 }
@@ -30,8 +32,8 @@ public enum OTLPJSON {
                     }
                 }
             }
+            output = writer.output
         }
-        return writer.output.byteBuffer
     }
 
     /// One span. The hot path of the JSON encoding: fixed text between the values is written as whole literals

@@ -6,20 +6,22 @@ public enum OTLPProtobuf {
     public static func request(
         _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
     ) -> ByteBuffer {
-        var writer = ProtobufWriter(capacity: 512 * records.count + 256)
-        writer.message(1, expected: 3) { resourceSpans in                     // ExportTraceServiceRequest.resource_spans
-            resourceSpans.message(1, expected: 2) { message in                 // ResourceSpans.resource
-                for entry in resource { keyValue(&message, 1, entry.key, entry.value) }
-            }
-            resourceSpans.message(2, expected: 3) { scopeSpans in              // ResourceSpans.scope_spans
-                scopeSpans.message(1) { instrumentation in                     // ScopeSpans.scope
-                    instrumentation.string(1, scope.name)
-                    instrumentation.string(2, scope.version)
+        OutputBuffer.byteBuffer(expected: 512 * records.count + 256) { output in
+            var writer = ProtobufWriter(output: output)
+            writer.message(1, expected: 3) { resourceSpans in                     // ExportTraceServiceRequest.resource_spans
+                resourceSpans.message(1, expected: 2) { message in                 // ResourceSpans.resource
+                    for entry in resource { keyValue(&message, 1, entry.key, entry.value) }
                 }
-                records.forEach { span(&scopeSpans, $0) } // borrowed, not copied
+                resourceSpans.message(2, expected: 3) { scopeSpans in              // ResourceSpans.scope_spans
+                    scopeSpans.message(1) { instrumentation in                     // ScopeSpans.scope
+                        instrumentation.string(1, scope.name)
+                        instrumentation.string(2, scope.version)
+                    }
+                    records.forEach { span(&scopeSpans, $0) } // borrowed, not copied
+                }
             }
+            output = writer.output
         }
-        return writer.output.byteBuffer
     }
 
     /// ScopeSpans.spans (2): one Span.

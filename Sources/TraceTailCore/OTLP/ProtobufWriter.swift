@@ -7,6 +7,10 @@ public struct ProtobufWriter: ~Copyable {
         output = OutputBuffer(capacity: capacity)
     }
 
+    public init(output: consuming OutputBuffer) {
+        self.output = output
+    }
+
     @inline(__always)
     mutating func varint(_ value: UInt64) { output.varint(value) }
 

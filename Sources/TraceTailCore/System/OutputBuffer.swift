@@ -2,19 +2,44 @@ import NIOCore
 
 /// A growable byte buffer that encoders write request bodies into through a raw pointer. It cannot be copied, so
 /// an append checks capacity and nothing else (no uniqueness check, no bounds check per byte); `bytes` or `text`
-/// hands the result over.
+/// hands the result over, and `OutputBuffer.byteBuffer(expected:_:)` writes a request body with no copy at all.
 public struct OutputBuffer: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
+    /// False while writing into memory lent by someone else (a NIO buffer), until it runs out.
+    private var ownsMemory: Bool
     /// The bytes written so far.
     public private(set) var count = 0
 
     public init(capacity: Int = 256) {
         self.capacity = max(capacity, 16)
         base = .allocate(capacity: self.capacity)
+        ownsMemory = true
     }
 
-    deinit { base.deallocate() }
+    /// Writes into `memory` until it is full, then into memory of its own.
+    private init(lent memory: UnsafeMutableRawBufferPointer) {
+        capacity = memory.count
+        base = memory.baseAddress!.bindMemory(to: UInt8.self, capacity: memory.count)
+        ownsMemory = false
+    }
+
+    deinit { if ownsMemory { base.deallocate() } }
+
+    /// Runs `write` on an output buffer over a new NIO buffer's memory, so that the request body needs no copy
+    /// afterwards. Only a body larger than `expected` bytes continues in memory of its own and is copied once.
+    public static func byteBuffer(expected: Int, _ write: (inout OutputBuffer) -> Void) -> ByteBuffer {
+        var body = ByteBufferAllocator().buffer(capacity: expected)
+        var outgrown: ByteBuffer?
+        body.writeWithUnsafeMutableBytes(minimumWritableBytes: expected) { memory in
+            var output = OutputBuffer(lent: memory)
+            write(&output)
+            guard output.ownsMemory else { return output.count }
+            outgrown = output.byteBuffer
+            return 0
+        }
+        return outgrown ?? body
+    }
 
     /// The bytes written, as an array.
     public var bytes: [UInt8] { [UInt8](UnsafeBufferPointer(start: base, count: count)) }
@@ -36,9 +61,10 @@ public struct OutputBuffer: ~Copyable {
         while newCapacity < needed { newCapacity *= 2 }
         let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
         grown.update(from: base, count: count)
-        base.deallocate()
+        if ownsMemory { base.deallocate() }
         base = grown
         capacity = newCapacity
+        ownsMemory = true
     }
 
     @inline(__always)

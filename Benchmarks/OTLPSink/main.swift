@@ -20,42 +20,21 @@ let saveTo = CommandLine.arguments.dropFirst(2).first
 let saved = Atomic(false)
 
 /// Span ids of an `ExportTraceServiceRequest`: resource_spans(1) → scope_spans(2) → spans(2) → span_id(2).
-func protobufSpanIDs(_ bytes: UnsafeRawBufferPointer, depth: Int = 0, into ids: inout [UInt64]) -> Bool {
-    var index = 0
-    func varint() -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < bytes.count, shift < 64 {
-            let byte = bytes[index]
-            index += 1
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-        }
-        return nil
-    }
-    while index < bytes.count {
-        guard let key = varint() else { return false }
-        let field = key >> 3
-        switch key & 7 {
-        case 0: guard varint() != nil else { return false }
-        case 1: index += 8
-        case 5: index += 4
-        case 2:
-            guard let length = varint(), Int(length) <= bytes.count - index else { return false }
-            let inner = UnsafeRawBufferPointer(rebasing: bytes[index..<index + Int(length)])
-            index += Int(length)
-            let wanted: UInt64 = depth == 0 ? 1 : 2
-            if depth < 3 && field == wanted {
-                guard protobufSpanIDs(inner, depth: depth + 1, into: &ids) else { return false }
-            } else if depth == 3 && field == 2 && inner.count == 8 {
-                ids.append(inner.loadUnaligned(as: UInt64.self))
+func protobufSpanIDs(_ body: [UInt8]) throws -> [UInt64] {
+    var ids: [UInt64] = []
+    func descend(_ message: ProtobufReader, path: ArraySlice<Int>) throws {
+        var fields = message
+        while let field = try fields.next() {
+            guard field.number == path.first else { try fields.skip(field); continue }
+            if path.count > 1 {
+                try descend(try fields.message(field), path: path.dropFirst())
+            } else if case let id = try fields.bytes(field), id.count == 8 {
+                ids.append(id.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
             }
-        default: return false
         }
-        guard index <= bytes.count else { return false }
     }
-    return true
+    try descend(ProtobufReader(body), path: [1, 2, 2, 2])
+    return ids
 }
 
 /// Span ids in JSON: every `<key>:"<16 hex>"` (`"spanId"` in OTLP/JSON, `"span_id"` for the collector).
@@ -97,7 +76,8 @@ router.post("/v1/traces") { request, _ -> Response in
     if request.headers[.contentType] == "application/json" {
         ids = jsonSpanIDs(body)
     } else {
-        guard body.withUnsafeBytes({ protobufSpanIDs($0, into: &ids) }) else { return Response(status: .badRequest) }
+        guard let spanIDs = try? protobufSpanIDs(body) else { return Response(status: .badRequest) }
+        ids = spanIDs
     }
     count(ids, wire: wire)
     return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{}")))

@@ -95,15 +95,18 @@ import TraceTailCore
             .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.hasPrefix("#") && !$0.isEmpty }
         let stages = lines.filter { $0.hasPrefix("FROM ") }
         #expect(stages.count == 2 && stages[0].hasPrefix("FROM swift:") && stages[0].hasSuffix(" AS build"))
-        // The image ships the production build, whose script and layout files it copies in.
+        // The image ships the production build, and copies in what it needs: its script, layout files, and the
+        // configurations and logs the layout is traced with.
         #expect(lines.contains { $0.hasPrefix("RUN ") && $0.contains("bash deploy/build-release.sh") })
-        #expect(lines.contains("COPY deploy/build-release.sh deploy/") && lines.contains("COPY deploy/release deploy/release"))
         let script = try String(contentsOfFile: root + "/deploy/build-release.sh", encoding: .utf8).replacingOccurrences(of: "\\\n", with: " ")
         let build = try #require(script.split(separator: "\n").first { $0.contains("swift build") && !$0.hasPrefix("#") })
         #expect(build.contains("-c release") && build.contains("--static-swift-stdlib") && build.contains("--product tracetail"))
-        for file in ["tracetail.order", "text-layout.ld"] {
-            #expect(script.contains("$layout/\(file)") && FileManager.default.fileExists(atPath: root + "/deploy/release/" + file), "\(file)")
+        #expect(script.contains("deploy/release/text-layout.ld") && script.contains("bash deploy/release/trace.sh"))
+        let trace = try String(contentsOfFile: root + "/deploy/release/trace.sh", encoding: .utf8)
+        for copied in ["deploy/build-release.sh deploy/", "deploy/release deploy/release", "config.example.yaml ./", "examples examples"] {
+            #expect(lines.contains("COPY " + copied), "COPY \(copied)")
         }
+        #expect(trace.contains("config.example.yaml") && trace.contains("examples/webhook.yaml") && trace.contains("deploy/release/functrace.c"))
         // The build installs exactly what CI installs.
         let setup = try String(contentsOfFile: root + "/.ci/setup", encoding: .utf8)
         let ciPackages = try #require(setup.split(separator: "\n").first { $0.hasPrefix("packages=(") })

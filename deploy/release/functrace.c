@@ -2,11 +2,11 @@
 // and writes the names of the functions it entered, in the order they were first entered, one per line (an lld
 // --symbol-ordering-file). Each breakpoint is removed when first hit, so the program runs at nearly full speed.
 //
-//   functrace SECONDS FUNCTIONS OUTPUT PROGRAM [ARGS...]
+//   functrace TERM|KILL SECONDS FUNCTIONS OUTPUT PROGRAM [ARGS...]
 //
 // FUNCTIONS holds "hex-address name" lines (`nm --defined-only` of PROGRAM, a position-independent executable;
-// symbols outside its executable mappings are ignored). After SECONDS the program is sent SIGTERM, and one second
-// later it is killed.
+// symbols outside its executable mappings are ignored). After SECONDS the program is sent SIGTERM (and killed one
+// second later) or killed at once.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -83,13 +83,14 @@ static size_t textMappings(pid_t pid, Text *texts, size_t capacity) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 5) {
-        fprintf(stderr, "usage: functrace SECONDS FUNCTIONS OUTPUT PROGRAM [ARGS...]\n");
+    if (argc < 6 || (strcmp(argv[1], "TERM") != 0 && strcmp(argv[1], "KILL") != 0)) {
+        fprintf(stderr, "usage: functrace TERM|KILL SECONDS FUNCTIONS OUTPUT PROGRAM [ARGS...]\n");
         return 2;
     }
-    int seconds = atoi(argv[1]);
-    FILE *list = fopen(argv[2], "r");
-    if (!list) fail(argv[2]);
+    int stopSignal = strcmp(argv[1], "KILL") == 0 ? SIGKILL : SIGTERM;
+    int seconds = atoi(argv[2]);
+    FILE *list = fopen(argv[3], "r");
+    if (!list) fail(argv[3]);
     size_t capacity = 1 << 16;
     functions = malloc(capacity * sizeof *functions);
     char line[65536];
@@ -109,7 +110,7 @@ int main(int argc, char **argv) {
     pid_t child = fork();
     if (child == 0) {
         ptrace(PTRACE_TRACEME, 0, 0, 0);
-        execv(argv[4], argv + 4);
+        execv(argv[5], argv + 5);
         fail("execv");
     }
     int status;
@@ -144,7 +145,7 @@ int main(int argc, char **argv) {
     ptrace(PTRACE_CONT, child, 0, 0);
     for (;;) {
         if (!terminated && time(NULL) >= deadline) {
-            kill(child, SIGTERM);
+            kill(child, stopSignal);
             terminated = 1;
         } else if (terminated && time(NULL) >= deadline + 1) {
             kill(child, SIGKILL);
@@ -179,8 +180,8 @@ int main(int argc, char **argv) {
         ptrace(PTRACE_CONT, pid, 0, signal);
     }
 
-    FILE *output = fopen(argv[3], "w");
-    if (!output) fail(argv[3]);
+    FILE *output = fopen(argv[4], "w");
+    if (!output) fail(argv[4]);
     for (size_t n = 0; n < hits; n++) {
         size_t index = firstHits[n];
         // Aliases share an address (and a section): name them all.

@@ -18,7 +18,6 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct { uint64_t address; char *name; } Function;
@@ -45,6 +44,15 @@ static long find(uint64_t address) {
 }
 
 static void fail(const char *what) { perror(what); exit(1); }
+
+static volatile sig_atomic_t alarms;
+
+/// Counts the seconds past the deadline (re-arming itself), interrupting the wait for the traced program.
+static void onAlarm(int signal) {
+    (void)signal;
+    alarms++;
+    alarm(1);
+}
 
 /// Reads or writes all of [address, address + length) of the traced program's memory.
 static void transfer(int memory, unsigned char *buffer, size_t length, uint64_t address, int write) {
@@ -140,19 +148,22 @@ int main(int argc, char **argv) {
         free(text);
     }
 
-    time_t deadline = time(NULL) + seconds;
-    int terminated = 0;
+    struct sigaction action = {0};
+    action.sa_handler = onAlarm; // no SA_RESTART: the alarm ends a wait
+    sigaction(SIGALRM, &action, NULL);
+    alarm(seconds);
+    int signalled = 0;
     ptrace(PTRACE_CONT, child, 0, 0);
     for (;;) {
-        if (!terminated && time(NULL) >= deadline) {
-            kill(child, stopSignal);
-            terminated = 1;
-        } else if (terminated && time(NULL) >= deadline + 1) {
-            kill(child, SIGKILL);
+        if (alarms > signalled) { // the deadline, then every second after it
+            kill(child, signalled == 0 ? stopSignal : SIGKILL);
+            signalled = alarms;
         }
-        pid_t pid = waitpid(-1, &status, __WALL | WNOHANG);
-        if (pid == 0) { usleep(1000); continue; }
-        if (pid < 0) break;
+        pid_t pid = waitpid(-1, &status, __WALL);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
             if (pid == child) break;
             continue;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writes the functions a starting TraceTail runs, in the order they first run, for the production build to lay its
 # code out by (lld --symbol-ordering-file): functrace.c puts a breakpoint on every function of BINARY and removes
-# each when it is first hit. Traced, most common first: a sidecar at rest (tailing an empty log into an OTLP
-# endpoint, service server on; killed, so that its shutdown does not come first), the example configuration
+# each when it is first hit. Traced, most common first: sidecars at rest (tailing an empty log, json or kv, into
+# OTLP or the LangWatch collector; service server on; killed, so that shutting down does not come first), the
+# example configuration
 # shipping its log, request previews of every output for kv and JSON logs (`tracetail test`), the webhook input
 # at rest. No network beyond loopback; everything is written in a temporary directory.
 #   bash deploy/release/trace.sh BINARY ORDER-FILE
@@ -25,10 +26,18 @@ trace() { # SIGNAL SECONDS ARGS...: one traced run, stopped by SIGNAL after SECO
 : > "$work/empty.log"
 cat > "$work/sidecar.yaml" <<YAML
 pipelines:
-  sidecar:
+  json:
     input: { type: file, include: ["$work/empty.log"], start_at: beginning }
     parsers: [ { type: json } ]
     outputs: [ { type: otlp, endpoint: "http://127.0.0.1:9/v1/traces" } ]
+  kv:
+    input: { type: file, include: ["$work/empty.log"], start_at: beginning }
+    parsers: [ { type: kv } ]
+    outputs: [ { type: otlp, endpoint: "http://127.0.0.1:9/v1/traces", encoding: json } ]
+  collector:
+    input: { type: file, include: ["$work/empty.log"], start_at: beginning }
+    parsers: [ { type: json } ]
+    outputs: [ { type: langwatch, endpoint: "http://127.0.0.1:9", api_key: trace } ]
 YAML
 cat > "$work/previews.yaml" <<YAML
 pipelines:

@@ -22,18 +22,15 @@ let saved = Atomic(false)
 /// Span ids of an `ExportTraceServiceRequest`: resource_spans(1) → scope_spans(2) → spans(2) → span_id(2).
 func protobufSpanIDs(_ body: [UInt8]) throws -> [UInt64] {
     var ids: [UInt64] = []
-    func descend(_ message: ProtobufReader, path: ArraySlice<Int>) throws {
-        var fields = message
-        while let field = try fields.next() {
-            guard field.number == path.first else { try fields.skip(field); continue }
-            if path.count > 1 {
-                try descend(try fields.message(field), path: path.dropFirst())
-            } else if case let id = try fields.bytes(field), id.count == 8 {
-                ids.append(id.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+    try ProtobufReader(body).forEach(1) {
+        try $0.forEach(2) {
+            try $0.forEach(2) {
+                try $0.forEach(2) { id in
+                    if id.contents.count == 8 { ids.append(id.contents.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) }
+                }
             }
         }
     }
-    try descend(ProtobufReader(body), path: [1, 2, 2, 2])
     return ids
 }
 

@@ -141,11 +141,9 @@ struct OTLPEncoding: Sendable {
     /// A protobuf ExportTraceServiceResponse's partial_success (1): rejected_spans (1), error_message (2); nil
     /// when the reply has none.
     static func partialSuccess(protobuf body: [UInt8]) throws -> (rejected: Int, message: String)? {
-        var response = ProtobufReader(body)
         var result: (rejected: Int, message: String)?
-        while let field = try response.next() {
-            guard field.number == 1 else { try response.skip(field); continue }
-            var partial = try response.message(field)
+        try ProtobufReader(body).forEach(1) { partial in
+            var partial = partial
             var rejected = 0
             var message = ""
             while let field = try partial.next() {

@@ -26,11 +26,7 @@ enum OTLPSpans {
     static func records(protobuf body: [UInt8], source: String) throws(RequestError) -> RecordBatch {
         var builder = BatchBuilder(source: source)
         do {
-            var request = ProtobufReader(body)
-            while let field = try request.next() {
-                guard field.number == 1 else { try request.skip(field); continue }       // resource_spans
-                try builder.resourceSpans(try request.message(field))
-            }
+            try ProtobufReader(body).forEach(1) { try builder.resourceSpans($0) }          // resource_spans
         } catch let error as RequestError {
             throw error
         } catch {
@@ -73,22 +69,10 @@ enum OTLPSpans {
         /// ResourceSpans: the resource's attributes (wherever they come in the message), then every span.
         mutating func resourceSpans(_ message: ProtobufReader) throws {
             var resource: [(key: String, value: JSONValue)] = []
-            var fields = message
-            while let field = try fields.next() {
-                guard field.number == 1 else { try fields.skip(field); continue }        // resource
-                var attributes = try fields.message(field)
-                while let field = try attributes.next() {
-                    if field.number == 1 { resource.append(try keyValue(try attributes.message(field))) } else { try attributes.skip(field) }
-                }
-            }
-            var scopes = message
-            while let field = try scopes.next() {
-                guard field.number == 2 else { try scopes.skip(field); continue }        // scope_spans
-                var spans = try scopes.message(field)
-                while let field = try spans.next() {
-                    guard field.number == 2 else { try spans.skip(field); continue }     // spans
-                    let message = try spans.message(field)
-                    try append(try span(protobuf: message), raw: Array(message.contents), resource: resource)
+            try message.forEach(1) { try $0.forEach(1) { resource.append(try keyValue($0)) } } // resource.attributes
+            try message.forEach(2) { scopeSpans in                                              // scope_spans
+                try scopeSpans.forEach(2) { span in                                            // spans
+                    try append(try OTLPSpans.span(protobuf: span), raw: Array(span.contents), resource: resource)
                 }
             }
         }

@@ -70,6 +70,15 @@ public struct ProtobufReader {
         return ProtobufReader(bytes, range: try readLength())
     }
 
+    /// Calls `body` with each occurrence of length-delimited field `number` (an embedded message; for bytes, its
+    /// `contents`), in order, skipping every other field; reads from the start of the message, whatever was read.
+    public func forEach(_ number: Int, _ body: (ProtobufReader) throws -> Void) throws {
+        var fields = ProtobufReader(bytes, range: range)
+        while let field = try fields.next() {
+            if field.number == number { try body(try fields.message(field)) } else { try fields.skip(field) }
+        }
+    }
+
     /// Skips a field's value, whatever its wire type.
     public mutating func skip(_ field: Field) throws(Malformed) {
         switch field.wireType {

@@ -25,6 +25,7 @@ typedef struct { uint64_t address; char *name; } Function;
 static Function *functions;
 static size_t count;
 static unsigned char *original; // each function's first byte
+static unsigned char *armed;    // whether it got a breakpoint (it lies in a text mapping; first of its aliases)
 static size_t *firstHits;        // function indexes in order of first entry
 static unsigned char *hit;
 static size_t hits;
@@ -112,6 +113,7 @@ int main(int argc, char **argv) {
     fclose(list);
     qsort(functions, count, sizeof *functions, byAddress);
     original = malloc(count);
+    armed = calloc(count, 1);
     hit = calloc(count, 1);
     firstHits = malloc(count * sizeof *firstHits);
 
@@ -141,6 +143,8 @@ int main(int argc, char **argv) {
         for (size_t index = 0; index < count; index++) {
             uint64_t address = functions[index].address + bias;
             if (address < texts[mapping].start || address >= texts[mapping].end) continue;
+            if (index > 0 && functions[index - 1].address == functions[index].address) continue;
+            armed[index] = 1;
             original[index] = text[address - texts[mapping].start];
             text[address - texts[mapping].start] = 0xCC;
         }
@@ -168,16 +172,16 @@ int main(int argc, char **argv) {
             if (pid == child) break;
             continue;
         }
-        int signal = WSTOPSIG(status);
-        if (status >> 16 != 0 || signal == SIGSTOP) { // a new thread, or its first stop
+        int delivered = WSTOPSIG(status);
+        if (status >> 16 != 0 || delivered == SIGSTOP) { // a new thread, or its first stop
             ptrace(PTRACE_CONT, pid, 0, 0);
             continue;
         }
-        if (signal == SIGTRAP) {
+        if (delivered == SIGTRAP) {
             struct user_regs_struct registers;
             ptrace(PTRACE_GETREGS, pid, 0, &registers);
             long index = find(registers.rip - 1 - bias);
-            if (index >= 0) {
+            if (index >= 0 && armed[index]) {
                 if (!hit[index]) {
                     hit[index] = 1;
                     firstHits[hits++] = (size_t)index;
@@ -185,10 +189,10 @@ int main(int argc, char **argv) {
                 }
                 registers.rip -= 1; // another thread may have trapped here before the byte was restored
                 ptrace(PTRACE_SETREGS, pid, 0, &registers);
-                signal = 0;
+                delivered = 0;
             }
         }
-        ptrace(PTRACE_CONT, pid, 0, signal);
+        ptrace(PTRACE_CONT, pid, 0, delivered);
     }
 
     FILE *output = fopen(argv[4], "w");

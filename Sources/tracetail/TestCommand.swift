@@ -164,8 +164,9 @@ struct TraceTree {
         return parts.joined(separator: "  ")
     }
 
-    /// `value` rounded to six decimals, as `%.6f` prints it.
+    /// `value` rounded to six decimals, as `%.6f` prints it (a value too large for that, or not finite, as it is).
     static func sixDecimals(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e12 else { return "\(value)" }
         let millionths = Int64((abs(value) * 1_000_000).rounded())
         let fraction = String(millionths % 1_000_000)
         return (value < 0 && millionths != 0 ? "-" : "") + "\(millionths / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction

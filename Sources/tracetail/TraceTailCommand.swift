@@ -62,7 +62,7 @@ struct Run: AsyncParsableCommand {
         signal(SIGPIPE, SIG_IGN) // a closed stdout is an output error, not a crash
         // Request bodies of a few MB are built and freed all the time. By default glibc gives such memory back to
         // the kernel (munmap, heap trimming) and the next body faults it in again, zeroed: ~6 % of a busy run's
-        // CPU. Kept in the heap instead (peak RSS about 5 MB higher; idle RSS unchanged).
+        // CPU. Kept in the heap instead (peak RSS up to 5 MB higher; idle RSS unchanged).
         mallopt(M_MMAP_THRESHOLD, 32 << 20)
         mallopt(M_TRIM_THRESHOLD, 64 << 20)
         let logger = Logger(label: "tracetail")

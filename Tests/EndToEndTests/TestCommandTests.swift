@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import TraceTailCore
+@testable import tracetail
 
 /// `tracetail test`: the spans and requests a pipeline would make from a sample, with no network.
 @Suite struct TestCommandTests {
@@ -53,5 +54,13 @@ import TraceTailCore
         #expect(collector.count == traces.count)
         #expect(Set(collector.compactMap { $0["body"]?["trace_id"]?.text }) == traces)
         #expect(!result.stdout.contains("sk-lw-preview"))
+    }
+}
+
+@Suite struct CostFormatTests {
+    @Test(arguments: [(0.000004, "0.000004"), (0.0123, "0.012300"), (1.5, "1.500000"), (-0.25, "-0.250000"),
+                      (-0.0000001, "0.000000"), (0.0000005, "0.000001"), (.nan, "nan"), (1e13, "10000000000000.0")])
+    func costsAreShownWithSixDecimals(value: Double, shown: String) {
+        #expect(TraceTree.sixDecimals(value) == shown)
     }
 }

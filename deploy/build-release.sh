@@ -21,6 +21,10 @@ link() { # compiles what changed and links anew (the order file is no input Swif
     -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic >&2
 }
 link
-bash deploy/release/trace.sh "$scratch/release/tracetail" "$order" >&2
-link
+if bash deploy/release/trace.sh "$scratch/release/tracetail" "$order.new" >&2; then
+  mv "$order.new" "$order"
+  link
+else # e.g. where ptrace is not allowed: the binary works, it only maps more of itself
+  echo "warning: the startup layout could not be traced; $scratch/release/tracetail is laid out as before" >&2
+fi
 echo "$scratch/release/tracetail"

@@ -13,7 +13,7 @@ binary=$1
 output=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-${CC:-clang} -O2 -o "$work/functrace" deploy/release/functrace.c
+clang -O2 -o "$work/functrace" deploy/release/functrace.c
 nm -S --defined-only "$binary" | awk 'NF == 4 && $3 ~ /^[tTwW]$/ {print $1, $4}' > "$work/functions"
 export TRACETAIL_DATA_DIR="$work/data" TRACETAIL_WEBHOOK_PORT=18089
 traces=0

@@ -3,9 +3,8 @@
 # code out by (lld --symbol-ordering-file): functrace.c puts a breakpoint on every function of BINARY and removes
 # each when it is first hit. Traced, most common first: sidecars at rest (tailing an empty log, json or kv, into
 # OTLP or the LangWatch collector; service server on; killed, so that shutting down does not come first), the
-# example configuration
-# shipping its log, request previews of every output for kv and JSON logs (`tracetail test`), the webhook input
-# at rest. No network beyond loopback; everything is written in a temporary directory.
+# example configuration shipping its log, request previews of every output for kv and JSON logs (`tracetail
+# test`), the webhook input at rest. No network beyond loopback; everything is written in a temporary directory.
 #   bash deploy/release/trace.sh BINARY ORDER-FILE
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end, with the production build (deploy/build-release.sh): file input → parser → otlp output → a local
-# counting OTLP sink (Benchmarks/OTLPSink), with
-# `run --once` on N deterministic LLM-call lines, for JSON and kv logs and both OTLP encodings. Prints lines/s,
+# counting OTLP sink (Benchmarks/OTLPSink), with `run --once` on N deterministic LLM-call lines, for JSON and kv
+# logs and both OTLP encodings. Prints lines/s,
 # CPU seconds (user+sys) per million lines and peak RSS (from /usr/bin/time), the median of RUNS runs each, and
 # checks that the sink saw every span exactly once. Then the `langwatch` collector output, whose rule is one trace
 # per request (every sample line is a trace of its own: TRACES requests), the idle RSS, and the sink alone with

@@ -15,8 +15,9 @@ public struct ProtobufReader {
         public let wireType: Int
     }
 
-    let bytes: [UInt8]
-    /// This message's bytes within `bytes`.
+    /// The whole input, shared by the readers of nested messages.
+    let storage: [UInt8]
+    /// This message's bytes within `storage`.
     let range: Range<Int>
     var position: Int
 
@@ -24,14 +25,14 @@ public struct ProtobufReader {
         self.init(bytes, range: 0..<bytes.count)
     }
 
-    private init(_ bytes: [UInt8], range: Range<Int>) {
-        self.bytes = bytes
+    private init(_ storage: [UInt8], range: Range<Int>) {
+        self.storage = storage
         self.range = range
         position = range.lowerBound
     }
 
     /// The message's encoded bytes.
-    public var contents: ArraySlice<UInt8> { bytes[range] }
+    public var contents: ArraySlice<UInt8> { storage[range] }
 
     /// The next field's tag, or nil at the end of the message.
     public mutating func next() throws(Malformed) -> Field? {
@@ -57,7 +58,7 @@ public struct ProtobufReader {
     /// A length-delimited field's bytes.
     public mutating func bytes(_ field: Field) throws(Malformed) -> ArraySlice<UInt8> {
         try expect(field, 2)
-        return bytes[try readLength()]
+        return storage[try readLength()]
     }
 
     public mutating func string(_ field: Field) throws(Malformed) -> String {
@@ -67,13 +68,13 @@ public struct ProtobufReader {
     /// A nested message, read by a reader of its own.
     public mutating func message(_ field: Field) throws(Malformed) -> ProtobufReader {
         try expect(field, 2)
-        return ProtobufReader(bytes, range: try readLength())
+        return ProtobufReader(storage, range: try readLength())
     }
 
     /// Calls `body` with each occurrence of length-delimited field `number` (an embedded message; for bytes, its
     /// `contents`), in order, skipping every other field; reads from the start of the message, whatever was read.
     public func forEach(_ number: Int, _ body: (ProtobufReader) throws -> Void) throws {
-        var fields = ProtobufReader(bytes, range: range)
+        var fields = ProtobufReader(storage, range: range)
         while let field = try fields.next() {
             if field.number == number { try body(try fields.message(field)) } else { try fields.skip(field) }
         }
@@ -101,7 +102,7 @@ public struct ProtobufReader {
         var shift: UInt64 = 0
         let start = position
         while position < range.upperBound, shift < 64 {
-            let byte = bytes[position]
+            let byte = storage[position]
             position += 1
             value |= UInt64(byte & 0x7F) << shift
             if byte < 0x80 { return value }
@@ -113,7 +114,7 @@ public struct ProtobufReader {
     private mutating func readFixed(_ size: Int) throws(Malformed) -> UInt64 {
         guard range.upperBound - position >= size else { throw Malformed(offset: position, reason: "truncated fixed\(size * 8)") }
         var value: UInt64 = 0
-        for index in 0..<size { value |= UInt64(bytes[position + index]) << (8 * index) }
+        for index in 0..<size { value |= UInt64(storage[position + index]) << (8 * index) }
         position += size
         return value
     }

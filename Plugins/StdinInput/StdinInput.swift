@@ -91,8 +91,8 @@ public struct StdinInput: Input {
     }
 
     /// Standard input cannot be re-read: without a disk buffer an acknowledgement is only counted.
-    public func acknowledge(_ token: AckToken) {
-        acknowledged.increment()
-        stored?.acknowledge(token)
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { acknowledged.increment() }
+        stored?.acknowledge(token, status: status)
     }
 }

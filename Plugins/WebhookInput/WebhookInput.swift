@@ -113,8 +113,8 @@ public struct WebhookInput: Input {
         }
     }
 
-    public func acknowledge(_ token: AckToken) {
-        stored.acknowledge(token)
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        stored.acknowledge(token, status: status)
     }
 
     // MARK: - Server

@@ -127,7 +127,7 @@ func runPipeline(_ spec: PipelineSpec, dataDirectory: String = temporaryDirector
         static let options: [PluginOption] = []
         init(configuration: Configuration, context: PluginContext) {}
         func run(emitter: BatchEmitter) async throws { throw Broken() }
-        func acknowledge(_ token: AckToken) {}
+        func acknowledge(_ token: AckToken, status: BatchStatus) {}
     }
 
     @Test func oneFailingPipelineDoesNotStopTheOthers() async throws {

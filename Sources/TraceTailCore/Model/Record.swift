@@ -69,7 +69,8 @@ public struct Record: Sendable {
     }
 }
 
-/// Identifies one batch to the input that emitted it, which is told when the batch has been acknowledged.
+/// Identifies one batch to the input that emitted it, which is told what became of the batch
+/// (`AcknowledgementReceiver`).
 public struct AckToken: Sendable, Hashable {
     public var sequence: UInt64
     public init(_ sequence: UInt64) { self.sequence = sequence }
@@ -80,7 +81,11 @@ public struct RecordBatch: Sendable {
     /// The raw bytes of every record, back to back.
     public var storage: [UInt8]
     public var records: [Record]
+    /// The input's name for the batch, given back with its acknowledgement.
     public var ack: AckToken
+    /// Set by the runtime for each output the batch goes to: the output settles the batch through it (see
+    /// `BatchFinalizer`). Copies of the batch made to gather or split records carry none.
+    public var finalizer: BatchFinalizer?
     /// The records arrived as spans (a collector or OTLP relay), not as log lines: parsers leave them alone.
     public var arrivedAsSpans = false
 

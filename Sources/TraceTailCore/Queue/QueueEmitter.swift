@@ -3,7 +3,7 @@ import Synchronization
 /// An input's side of a disk queue: emits what is stored — an earlier run's backlog first — gathering the entries
 /// already waiting into one batch (many small webhook requests make few pipeline batches), and acknowledges every
 /// entry of a batch when the batch is acknowledged.
-public final class QueueEmitter: Sendable {
+public final class QueueEmitter: AcknowledgementReceiver {
     public let queue: DiskQueue
     /// A batch gathers entries until it holds this many records or bytes.
     static let maxRecords = 1000
@@ -35,11 +35,12 @@ public final class QueueEmitter: Sendable {
         }
     }
 
-    /// Acknowledges the queue entries of an emitted batch.
-    public func acknowledge(_ token: AckToken) {
-        for sequence in inFlight.withLock({ $0.entries.removeValue(forKey: token.sequence) }) ?? [] {
-            queue.acknowledge(sequence)
-        }
+    /// Acknowledges the queue entries of an emitted batch, unless it was abandoned (then they are handed out
+    /// again after a restart).
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        let entries = inFlight.withLock { $0.entries.removeValue(forKey: token.sequence) } ?? []
+        guard status.isSettled else { return }
+        for sequence in entries { queue.acknowledge(sequence) }
     }
 
     private func stamp(_ batch: inout RecordBatch) {

@@ -48,19 +48,13 @@ public final class Pipeline: Service {
         outputs = try spec.outputs.map { try make($0) }
     }
 
-    /// A batch on its way to one output, with the acknowledgement it shares with the other outputs.
-    struct Delivery: Sendable {
-        var batch: RecordBatch
-        var pending: PendingAcknowledgement
-    }
-
     /// Runs until the input ends and everything is delivered, or until shutdown. Throws when a stage failed.
     public func run() async throws {
         health?.pipeline(spec.name, .running)
         let queueBounds = spec.queue
         let parseQueue = BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         let outputQueues = outputs.map { _ in
-            BoundedQueue<Delivery>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
+            BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         }
         let failures = await withTaskGroup(of: PipelineError?.self) { group in
             group.addTask { await self.runInput(into: parseQueue) }
@@ -108,29 +102,31 @@ public final class Pipeline: Service {
         }
     }
 
-    private func runParsers(from queue: BoundedQueue<RecordBatch>, to outputQueues: [BoundedQueue<Delivery>]) async -> PipelineError? {
+    /// Parses each batch, then hands it to every output, each carrying its own finalizer of one shared
+    /// acknowledgement: the input learns what became of the batch once every output settled it.
+    private func runParsers(from queue: BoundedQueue<RecordBatch>, to outputQueues: [BoundedQueue<RecordBatch>]) async -> PipelineError? {
         defer { outputQueues.forEach { $0.finish() } }
+        let outputCounters = outputs.map { OutputCounters($0.context.metrics) }
         while var batch = await queue.pop() {
             if !batch.arrivedAsSpans {
                 for parser in parsers { parser.parse(&batch) }
             }
             SpanDefaults.apply(to: &batch)
-            let token = batch.ack
             let records = batch.records.count
-            let acknowledge: @Sendable () -> Void = { [input, counters] in
-                counters.recordsSettled.increment(by: records)
-                input.acknowledge(token)
-            }
+            let acknowledgement = BatchAcknowledgement(token: batch.ack, outputs: records > 0 ? outputQueues.count : 1,
+                                                       receiver: input, settledRecords: counters.recordsSettled)
             guard records > 0 else {
-                acknowledge()
+                acknowledgement.finalizer(records: 0).settle(.delivered)
                 continue
             }
-            let pending = PendingAcknowledgement(outputs: outputQueues.count, onSettled: acknowledge)
-            for outputQueue in outputQueues {
+            for (outputQueue, outputCounter) in zip(outputQueues, outputCounters) {
+                var delivery = batch
+                delivery.finalizer = acknowledgement.finalizer(records: records, delivered: outputCounter.delivered,
+                                                               deadLettered: outputCounter.deadLettered)
                 do {
-                    try await outputQueue.push(Delivery(batch: batch, pending: pending), weight: batch.weight)
+                    try await outputQueue.push(delivery, weight: batch.weight)
                 } catch {
-                    return nil // cancelled: what is left stays unacknowledged
+                    return nil // cancelled: what is left is abandoned, and stays unacknowledged
                 }
             }
         }
@@ -138,7 +134,7 @@ public final class Pipeline: Service {
     }
 
     /// Hands one output the batches of its queue (through its disk buffer, with `buffer: disk`), then flushes it.
-    private func runOutput(_ index: Int, from queue: BoundedQueue<Delivery>) async -> PipelineError? {
+    private func runOutput(_ index: Int, from queue: BoundedQueue<RecordBatch>) async -> PipelineError? {
         let (output, context) = outputs[index]
         let sender = OutputSender(output: output, context: context, counters: counters, dataDirectory: dataDirectory)
         var failure: PipelineError?
@@ -151,25 +147,27 @@ public final class Pipeline: Service {
             } catch {
                 return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot open its disk buffer: \(error)")
             }
+            let counters = OutputCounters(context.metrics)
             // Batches are settled once on disk; a second task sends what the disk holds, an earlier run's first.
             failure = await withTaskGroup(of: PipelineError?.self) { group in
                 group.addTask {
                     defer { disk.stop() } // what is queued still goes out, then the sender ends
-                    while let delivery = await queue.pop() {
+                    while let batch = await queue.pop() {
                         do {
-                            try await disk.appendWaiting(delivery.batch)
+                            try await disk.appendWaiting(batch)
                         } catch {
-                            return nil // cancelled: unacknowledged, a durable input delivers it again
+                            return nil // cancelled: abandoned, a durable input delivers it again
                         }
-                        delivery.pending.settle()
+                        batch.finalizer?.settle(.delivered)
                     }
                     return nil
                 }
                 group.addTask {
                     var failure: PipelineError?
-                    while !Task.isCancelled, let batch = await disk.nextBatch() {
-                        let sequence = batch.ack.sequence
-                        failure = await sender.send(batch) { disk.acknowledge(sequence) } ?? failure
+                    while !Task.isCancelled, var batch = await disk.nextBatch() {
+                        batch.finalizer = BatchAcknowledgement(token: batch.ack, outputs: 1, receiver: disk)
+                            .finalizer(records: batch.records.count, delivered: counters.delivered, deadLettered: counters.deadLettered)
+                        failure = await sender.send(batch) ?? failure
                     }
                     return failure
                 }
@@ -178,8 +176,8 @@ public final class Pipeline: Service {
                 return failure
             }
         } else {
-            while !Task.isCancelled, let delivery = await queue.pop() {
-                failure = await sender.send(delivery.batch) { delivery.pending.settle() } ?? failure
+            while !Task.isCancelled, let batch = await queue.pop() {
+                failure = await sender.send(batch) ?? failure
             }
         }
         guard !Task.isCancelled else { return failure }
@@ -193,48 +191,60 @@ public final class Pipeline: Service {
     }
 }
 
-/// Sends batches to one output and settles each once it is delivered or dead-lettered.
+/// What one output counts of the records it settled.
+struct OutputCounters: Sendable {
+    let delivered: MetricCounter
+    let deadLettered: MetricCounter
+
+    init(_ scope: MetricsScope) {
+        delivered = scope.counter("records_delivered_total")
+        deadLettered = scope.counter("records_dead_lettered_total")
+    }
+}
+
+extension DiskQueue: AcknowledgementReceiver {
+    /// A batch read from the disk buffer was settled by its output: its entry is done, unless it was abandoned
+    /// (then it is handed out again after a restart).
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { acknowledge(token.sequence) }
+    }
+}
+
+/// Sends batches to one output and dead-letters those it fails for good.
 struct OutputSender: Sendable {
     let output: any Output
     let context: PluginContext
     let counters: PipelineCounters
-    let delivered: MetricCounter
-    let deadLettered: MetricCounter
     let deadLetters: DeadLetterFile
 
     init(output: any Output, context: PluginContext, counters: PipelineCounters, dataDirectory: String) {
         self.output = output
         self.context = context
         self.counters = counters
-        delivered = context.metrics.counter("records_delivered_total")
-        deadLettered = context.metrics.counter("records_dead_lettered_total")
         deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
     }
 
-    /// Sends one batch; `settle` runs once the output accepted it or it was dead-lettered. Returns the failure
-    /// when it could be neither (the batch stays unacknowledged).
-    func send(_ batch: RecordBatch, settle: @escaping @Sendable () -> Void) async -> PipelineError? {
+    /// Sends one batch; the output settles its finalizer once it accepted the batch. A batch the output failed is
+    /// dead-lettered and settled so; when that fails too, it is abandoned and the failure returned.
+    func send(_ batch: RecordBatch) async -> PipelineError? {
         let count = batch.records.count
         do {
-            try await output.send(batch) { [delivered] in
-                delivered.increment(by: count)
-                settle()
-            }
+            try await output.send(batch)
             return nil
         } catch {
             if Task.isCancelled || error is CancellationError { return nil }
             do {
                 try deadLetters.write(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
-                deadLettered.increment(by: count)
                 counters.recordsDeadLettered.increment(by: count)
                 context.logger.error("batch dead-lettered", metadata: [
                     "records": "\(count)", "error": "\(error)", "file": "\(deadLetters.path)",
                 ])
-                settle()
+                batch.finalizer?.settle(.deadLettered)
                 return nil
             } catch let writeError {
-                // Not acknowledged: a durable input delivers these records again after a restart.
+                // Abandoned: a durable input delivers these records again after a restart.
                 counters.recordsUndeliverable.increment(by: count)
+                batch.finalizer?.settle(.abandoned)
                 context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
                     "error": "\(error)", "dead_letter_error": "\(writeError)",
                 ])

@@ -5,8 +5,9 @@ import Glibc
 #endif
 
 /// Tails files matched by globs: follows them through rename and copy-truncate rotation, truncation, deletion
-/// and re-creation, identifies them by a fingerprint of their first bytes, and checkpoints only what every output
-/// acknowledged.
+/// and re-creation, identifies them by a fingerprint of their first bytes (`FileIdentity`), and checkpoints only
+/// what every output acknowledged, as it is acknowledged (`CheckpointBook`). `Tailer` is the reading loop,
+/// `FollowedFile` one file being read.
 public final class FileInput: Input {
     public enum StartAt: String, ConfigChoice {
         case beginning, end
@@ -106,7 +107,8 @@ public final class FileInput: Input {
         PluginOption("max_open_files", "integer", default: "1024", "At most this many files are held open; the least recently active idle ones are closed first."),
         PluginOption("close_inactive", "duration", default: "5m", "A file with no new data for this long is closed (and reopened when it grows)."),
         PluginOption("rotate_wait", "duration", default: "5s", "A rotated-away or deleted file is let go this long after its last data, once read to its end."),
-        PluginOption("checkpoint_interval", "duration", default: "1s", "How often checkpoints are written (and at shutdown)."),
+        PluginOption("checkpoint_interval", "duration", default: "1s",
+                     "How often the acknowledgement journal (written as acknowledgements arrive) is folded into the checkpoint file."),
         PluginOption("prune_after", "duration", default: "7d", "Checkpoints of files gone for this long are forgotten."),
         PluginOption("read_chunk", "size", default: "64KiB", "How much is read at once; each read becomes one batch."),
         PluginOption("encoding", "utf-8", default: "utf-8", "Invalid bytes are replaced when text is made, never fatal."),
@@ -114,7 +116,6 @@ public final class FileInput: Input {
 
     let configuration: Configuration
     let context: PluginContext
-    let ledger = AckLedger()
     let book: CheckpointBook
     let metrics: Metrics
     /// With `run --once`: what has been read of each file, reported while it runs.
@@ -147,8 +148,8 @@ public final class FileInput: Input {
     public init(configuration: Configuration, context: PluginContext) {
         self.configuration = configuration
         self.context = context
-        book = CheckpointBook(file: CheckpointFile(path: context.dataDirectory + "/checkpoints-\(context.stageName).json"),
-                              ledger: ledger, pruneAfter: configuration.pruneAfter.duration, logger: context.logger)
+        book = CheckpointBook(path: context.dataDirectory + "/checkpoints-\(context.stageName).json",
+                              pruneAfter: configuration.pruneAfter.duration, logger: context.logger)
         metrics = Metrics(context.metrics)
         progress = context.once ? BackfillProgress(lines: metrics.linesRead) : nil
     }
@@ -162,12 +163,25 @@ public final class FileInput: Input {
         try await tailer.run()
     }
 
-    public func acknowledge(_ token: AckToken) {
-        ledger.acknowledge(token.sequence)
+    /// Commits a delivered or dead-lettered batch; an abandoned one stays uncommitted, so it is read again after
+    /// a restart.
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { book.acknowledge(token.sequence) }
     }
 
     /// Writes the final checkpoints once the pipeline has drained.
     public func finish() async {
-        await book.save()
+        saveCheckpoints(force: true)
+        book.close()
+    }
+
+    /// Folds the acknowledgement journal into the checkpoint file; a failure is logged (the journal still holds
+    /// every acknowledgement, and the next save tries again).
+    func saveCheckpoints(force: Bool = false) {
+        do {
+            try book.save(force: force)
+        } catch {
+            context.logger.error("cannot write checkpoints", metadata: ["file": "\(book.file.path)", "error": "\(error)"])
+        }
     }
 }

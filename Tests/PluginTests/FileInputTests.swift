@@ -291,7 +291,7 @@ final class Tailing: @unchecked Sendable {
         } else {
             #expect(names.contains { $0.hasPrefix("checkpoints-input.json.corrupt-") }, "\(names)")
         }
-        #expect(try tailing.checkpoints()["version"] == .int(1))
+        #expect(try tailing.checkpoints()["version"] == .int(2))
     }
 
     @Test func onceReadsEverythingWaitsForDeliveryAndReturns() async throws {

@@ -179,22 +179,10 @@ func attributes(_ record: Record) -> [String] {
     }
 }
 
-/// SplitMix64, so that the random inputs are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct ArbitraryInputTests {
     /// Random lines: raw bytes, and mutations of real log lines (which reach deeper into both parsers).
     func lines(count: Int, seed: UInt64) throws -> [[UInt8]] {
-        var random = SeededGenerator(state: seed)
+        var random = SeededGenerator(seed: seed)
         let samples = try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.jsonl", encoding: .utf8)
             .split(separator: "\n").map { Array($0.utf8) }
             + (try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.logfmt", encoding: .utf8))

@@ -61,6 +61,9 @@ public struct Record: Sendable {
     public var attributes = Attributes()
     /// Set by a parser that could not parse the record.
     public var parseError: String?
+    /// What produced the record (a pod's container), shared by the records of one source; nil when only the
+    /// outputs' own resource attributes apply.
+    public var resource: Resource?
 
     public init(raw: Range<Int>, position: SourcePosition, observedTime: UInt64) {
         self.raw = raw

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import TraceTailCore
+@testable import LangSmithOutput
 
 @Suite(.serialized) struct LangSmithOutputTests {
     func langsmith(_ run: BackfillRun, key: String = FakeLangWatch.langSmithKey) -> String {
@@ -37,6 +38,16 @@ import TraceTailCore
             let retriever = try #require(runs.first { string($0["name"]) == "retrieve" })
             #expect(string(tool["parent_run_id"]) == string(retriever["id"]))
         }
+    }
+
+    @Test func theResourceIsRunMetadata() throws {
+        var record = Record(raw: 0..<0, position: SourcePosition(source: "t", offsets: 0..<1), observedTime: 1_767_225_600_000_000_000)
+        record.spanID = SpanID(1)
+        record.attributes["k8s.pod.name"] = .string("from the record")
+        record.resource = Resource(Attributes([("k8s.pod.name", .string("chat-a")), ("k8s.namespace.name", .string("llm"))]))
+        let run = try JSONReader.parse(RunsPayload.encode([record], project: "p"))["post"]?.items?.first
+        #expect(run?["extra"]?["metadata"]?["k8s.namespace.name"] == .string("llm"))
+        #expect(run?["extra"]?["metadata"]?["k8s.pod.name"] == .string("from the record"), "written once: the record's own wins")
     }
 
     @Test func runIdsAreStableAcrossSends() async throws {

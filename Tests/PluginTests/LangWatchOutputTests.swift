@@ -130,6 +130,14 @@ struct BackfillRun {
         }
     }
 
+    @Test func theResourceOfATraceIsItsMetadata() throws {
+        var record = Record(raw: 0..<0, position: SourcePosition(source: "t", offsets: 0..<1), observedTime: 1_767_225_600_000_000_000)
+        record.resource = Resource(Attributes([("k8s.pod.name", .string("chat-a")), ("k8s.container.restart_count", .int(2))]))
+        let body = try JSONReader.parse(CollectorPayload.encode([record, record]))
+        #expect(body["metadata"]?["k8s.pod.name"] == .string("chat-a"))
+        #expect(body["metadata"]?["k8s.container.restart_count"] == .int(2))
+    }
+
     @Test func timestampsAreAlwaysThirteenDigits() {
         #expect(CollectorPayload.milliseconds(1_767_225_600_123_456_789, fallback: 0) == 1_767_225_600_123)
         #expect(CollectorPayload.milliseconds(5_000_000_000, fallback: 1_767_225_600_000_000_000) == 1_767_225_600_000, "seconds-sized times are replaced")

@@ -27,6 +27,7 @@ public final class FileInput: Input {
         public var maxLineBytes = ByteSize.mebibytes(1)
         public var partialLineTimeout: ConfigDuration?
         var multiline: MultilineJoiner.Settings?
+        var format = ContainerFormat.lines
         public var maxOpenFiles = 1024
         public var closeInactive = ConfigDuration(.seconds(300))
         public var rotateWait = ConfigDuration.seconds(5)
@@ -35,7 +36,7 @@ public final class FileInput: Input {
         public var readChunk = ByteSize.kibibytes(64)
 
         enum CodingKeys: String, CodingKey {
-            case include, exclude, watch, multiline, encoding
+            case include, exclude, watch, multiline, encoding, format
             case startAt = "start_at"
             case pollInterval = "poll_interval"
             case fingerprintBytes = "fingerprint_bytes"
@@ -67,6 +68,11 @@ public final class FileInput: Input {
             try container.decode(.maxLineBytes, into: &maxLineBytes)
             partialLineTimeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .partialLineTimeout)
             multiline = try container.decodeIfPresent(MultilineJoiner.Settings.self, forKey: .multiline)
+            try container.decode(.format, into: &format)
+            if multiline != nil && format != .lines {
+                throw ConfigValueError("multiline is not supported with container framing (format: \(format.rawValue))",
+                                       codingPath: container.codingPath + [CodingKeys.multiline])
+            }
             try container.decode(.maxOpenFiles, into: &maxOpenFiles)
             try container.decode(.closeInactive, into: &closeInactive)
             try container.decode(.rotateWait, into: &rotateWait)
@@ -104,6 +110,8 @@ public final class FileInput: Input {
                      "Emit a last line that has had no newline for this long (by default it waits for its newline)."),
         PluginOption("multiline", "mapping", default: "none",
                      "Join stack traces: start_pattern (a matching line starts a record) or continue_pattern (a matching line continues one), timeout (1s), max_lines (500)."),
+        PluginOption("format", ContainerFormat.choices, default: "lines",
+                     "Container log framing to take off before parsers: cri (containerd, CRI-O), docker (json-file), auto (per file, from its first line); pieces of long lines are joined, the runtime's time becomes the observed time, the stream the attribute log.iostream, and the kubelet's path gives the k8s.* resource attributes."),
         PluginOption("max_open_files", "integer", default: "1024", "At most this many files are held open; the least recently active idle ones are closed first."),
         PluginOption("close_inactive", "duration", default: "5m", "A file with no new data for this long is closed (and reopened when it grows)."),
         PluginOption("rotate_wait", "duration", default: "5s", "A rotated-away or deleted file is let go this long after its last data, once read to its end."),
@@ -127,6 +135,7 @@ public final class FileInput: Input {
         let bytesRead: MetricCounter
         let linesRead: MetricCounter
         let linesTruncated: MetricCounter
+        let malformedFraming: MetricCounter
         let rotations: MetricCounter
         let truncations: MetricCounter
         let bytesLost: MetricCounter
@@ -138,6 +147,7 @@ public final class FileInput: Input {
             bytesRead = scope.counter("bytes_read_total")
             linesRead = scope.counter("lines_read_total")
             linesTruncated = scope.counter("lines_truncated_total")
+            malformedFraming = scope.counter("malformed_framing_total")
             rotations = scope.counter("rotations_total")
             truncations = scope.counter("truncations_total")
             bytesLost = scope.counter("bytes_lost_total")

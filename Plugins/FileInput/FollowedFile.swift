@@ -27,6 +27,10 @@ final class FollowedFile {
     var size: UInt64 = 0
     var splitter: LineSplitter
     var joiner: MultilineJoiner?
+    /// Takes CRI or Docker framing off (nil with `format: lines`).
+    var framer: ContainerFramer?
+    /// The pod and container its path names (with container framing), shared by its records.
+    let resource: Resource?
     /// The path no longer leads to this file (renamed away or deleted): read it to its end, then let it go.
     var detached = false
     var lastActivity = ContinuousClock.now
@@ -40,7 +44,7 @@ final class FollowedFile {
     var seenAtStartup = false
 
     init(stream: Int, path: String, device: UInt64, inode: UInt64, identity: FileIdentity, prefix: [UInt8], offset: UInt64,
-         maxLineBytes: Int, multiline: MultilineJoiner.Settings?) {
+         maxLineBytes: Int, multiline: MultilineJoiner.Settings?, format: ContainerFormat) {
         self.stream = stream
         self.path = path
         realPath = Self.resolve(path)
@@ -51,6 +55,8 @@ final class FollowedFile {
         readOffset = offset
         splitter = LineSplitter(source: path, identity: identity.key, maxLineBytes: maxLineBytes, offset: offset)
         joiner = multiline.map { MultilineJoiner(settings: $0, maxBytes: maxLineBytes) }
+        framer = ContainerFramer(format: format, maxBytes: maxLineBytes)
+        resource = framer == nil ? nil : PodMetadata.resource(path: path, realPath: realPath)
     }
 
     /// A file that takes over `original`'s content (its copy): same stream, identity, offsets and held lines.
@@ -65,12 +71,21 @@ final class FollowedFile {
         readOffset = original.readOffset
         splitter = original.splitter.renamed(path)
         joiner = original.joiner
+        framer = original.framer
+        resource = original.resource
         partialSince = original.partialSince
         claimed = true
     }
 
-    /// Every byte before this was emitted or skipped: the start of a held partial line or multiline record.
-    var settledOffset: UInt64 { min(splitter.settledOffset, joiner?.pendingStart ?? .max) }
+    /// Every byte before this was emitted or skipped: the start of a held partial line, multiline record or
+    /// container log piece.
+    var settledOffset: UInt64 { min(splitter.settledOffset, joiner?.pendingStart ?? .max, framer?.pendingStart ?? .max) }
+
+    /// Whether a partial line, or pieces of a container log line, wait for the rest.
+    var holdsPartial: Bool { splitter.pendingBytes > 0 || framer?.holdsPieces == true }
+
+    /// Lines (and joined container log lines) cut at `max_line_bytes` so far.
+    var truncatedLines: Int { splitter.truncatedLines + (framer?.truncatedRecords ?? 0) }
 
     var atEnd: Bool { readOffset >= size }
 
@@ -106,6 +121,7 @@ final class FollowedFile {
         size = 0
         partialSince = nil
         joiner?.reset()
+        framer?.reset()
         prefix = descriptor.flatMap { FileIdentity.readPrefix($0, count: fingerprintBytes) } ?? []
         identity = FileIdentity(prefix: prefix, device: device, inode: inode, fingerprintBytes: fingerprintBytes)
         splitter = LineSplitter(source: path, identity: identity.key, maxLineBytes: splitter.maxLineBytes)
@@ -138,12 +154,18 @@ final class FollowedFile {
         return String(cString: resolved)
     }
 
-    /// Cuts the bytes read into lines (joined into multiline records when configured) and appends them to `batch`.
+    /// Cuts the bytes read into lines (taken out of their container framing, or joined into multiline records,
+    /// when configured) and appends them to `batch`.
     func append(_ chunk: UnsafeRawBufferPointer, to batch: inout RecordBatch) {
         let now = Clock.nowNanoseconds
         let instant = ContinuousClock.now
-        let (path, id) = (path, identity.key)
-        if var joiner {
+        let (path, id, resource) = (path, identity.key, resource)
+        if var framer {
+            splitter.consume(chunk) { line, offsets, truncated in
+                framer.add(line, offsets, truncated) { batch.appendFramed($0, source: path, identity: id, resource: resource, now: now) }
+            }
+            self.framer = framer
+        } else if var joiner {
             splitter.consume(chunk) { line, offsets, truncated in
                 joiner.add(line, offsets, truncated, now: instant) { record, offsets, truncated in
                     batch.appendLine(record, source: path, identity: id, offsets: offsets, truncated: truncated, observedTime: now)
@@ -157,15 +179,23 @@ final class FollowedFile {
         }
     }
 
-    /// The held partial line and multiline record as a batch (end of a rotated file, a timeout, `--once`).
+    /// The held partial line, multiline record and container log pieces as a batch (end of a rotated file, a
+    /// timeout, `--once`).
     func takeHeld(ack: AckToken) -> RecordBatch {
         var batch = RecordBatch(ack: ack)
         let now = Clock.nowNanoseconds
-        let (path, id) = (path, identity.key)
+        let (path, id, resource) = (path, identity.key, resource)
         let add: LineSplitter.LineHandler = { line, offsets, truncated in
             batch.appendLine(line, source: path, identity: id, offsets: offsets, truncated: truncated, observedTime: now)
         }
-        if var joiner {
+        if var framer {
+            let addFramed: ContainerFramer.Handler = {
+                batch.appendFramed($0, source: path, identity: id, resource: resource, now: now)
+            }
+            splitter.flushPartial { line, offsets, truncated in framer.add(line, offsets, truncated, addFramed) }
+            framer.flush(addFramed)
+            self.framer = framer
+        } else if var joiner {
             splitter.flushPartial { line, offsets, truncated in joiner.add(line, offsets, truncated, now: .now, add) }
             joiner.flush(add)
             self.joiner = joiner

@@ -129,7 +129,8 @@ struct Tailer {
                 let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes) ?? []
                 let file = FollowedFile(stream: nextStream, path: path, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
                                         identity: identity(prefix, info), prefix: prefix, offset: 0,
-                                        maxLineBytes: configuration.maxLineBytes.bytes, multiline: configuration.multiline)
+                                        maxLineBytes: configuration.maxLineBytes.bytes, multiline: configuration.multiline,
+                                        format: configuration.format)
                 nextStream += 1
                 file.seenAtStartup = startup
                 file.size = UInt64(info.st_size)
@@ -185,7 +186,7 @@ struct Tailer {
             guard identity.key == checkpoint.id else { continue }
             let file = FollowedFile(stream: nextStream, path: path, device: key.device, inode: key.inode, identity: identity,
                                     prefix: prefix, offset: checkpoint.offset, maxLineBytes: configuration.maxLineBytes.bytes,
-                                    multiline: configuration.multiline)
+                                    multiline: configuration.multiline, format: configuration.format)
             nextStream += 1
             file.size = UInt64(info.st_size)
             file.detached = true
@@ -377,12 +378,13 @@ struct Tailer {
                 refreshIdentity(file)
             }
             var batch = RecordBatch(ack: AckToken(nextSequence))
-            let truncatedBefore = file.splitter.truncatedLines
+            let (truncatedBefore, malformedBefore) = (file.truncatedLines, file.framer?.malformedLines ?? 0)
             file.append(buffer.bytes(count: count), to: &batch)
-            input.metrics.linesTruncated.increment(by: file.splitter.truncatedLines - truncatedBefore)
+            input.metrics.linesTruncated.increment(by: file.truncatedLines - truncatedBefore)
+            input.metrics.malformedFraming.increment(by: (file.framer?.malformedLines ?? 0) - malformedBefore)
             try await emit(batch, of: file)
         }
-        if file.splitter.pendingBytes > 0 {
+        if file.holdsPartial {
             file.partialSince = file.partialSince ?? .now
         } else {
             file.partialSince = nil

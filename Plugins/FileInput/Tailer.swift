@@ -187,6 +187,10 @@ struct Tailer {
                                     prefix: prefix, offset: checkpoint.offset, maxLineBytes: configuration.maxLineBytes.bytes,
                                     multiline: configuration.multiline)
             nextStream += 1
+            // Opened now: a file out of the globs is read through its descriptor only.
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            file.descriptor = descriptor
             file.size = UInt64(info.st_size)
             file.detached = true
             file.claimed = true

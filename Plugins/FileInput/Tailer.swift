@@ -54,7 +54,7 @@ struct Tailer {
             let progressed = !busy.isEmpty
             try await expireAndLetGo()
             if ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval.duration {
-                input.saveCheckpoints()
+                await input.saveCheckpointsInBackground()
                 lastCheckpoint = .now
                 input.metrics.checkpointLag.set(book.lag(readOffsets: Dictionary(
                     files.filter(\.claimed).map { ($0.stream, $0.readOffset) }, uniquingKeysWith: max)))

@@ -45,12 +45,19 @@ public final class FakeLangWatch: Sendable {
     private struct State {
         var requests: [Request] = []
         var spans: [Span] = []
+        /// When each of `spans` was accepted (same order).
+        var spanTimes: [ContinuousClock.Instant] = []
         var collectorTraces: [JSONValue] = []
         var runs: [JSONValue] = []
         var faults: [(prefix: String, fault: Fault)] = []
         /// Trace ids the search API reports, and from when on (ingestion is asynchronous).
         var searchable: [String: ContinuousClock.Instant] = [:]
         var ingestWindow: [ContinuousClock.Instant] = []
+
+        mutating func accept(_ accepted: [Span]) {
+            spans += accepted
+            spanTimes += repeatElement(ContinuousClock.now, count: accepted.count)
+        }
     }
 
     private let state = Mutex(State())
@@ -68,6 +75,14 @@ public final class FakeLangWatch: Sendable {
     public var requests: [Request] { state.withLock { $0.requests } }
     /// Every accepted span, duplicates included (the real service deduplicates; tests count them).
     public var spans: [Span] { state.withLock { $0.spans } }
+    /// The accepted spans from the `start`th on, each with when the server accepted it (to tell what was in
+    /// flight at a moment, and to follow a long run without copying every span each time).
+    public func acceptedSpans(from start: Int) -> [(span: Span, at: ContinuousClock.Instant)] {
+        state.withLock { state in
+            guard start < state.spans.count else { return [] }
+            return (start..<state.spans.count).map { (state.spans[$0], state.spanTimes[$0]) }
+        }
+    }
     /// Every collector request body the server accepted.
     public var collectorTraces: [JSONValue] { state.withLock { $0.collectorTraces } }
     /// Every LangSmith run accepted by `/runs/batch`.
@@ -217,7 +232,7 @@ public final class FakeLangWatch: Sendable {
         }
         guard token == Self.apiKey else { return reply(401, #"{"message":"Invalid auth token."}"#, request) }
         guard let (spans, rejected) = parse(request) else { return reply(400, #"{"error":"Failed to parse traces"}"#, request) }
-        state.withLock { $0.spans += spans }
+        state.withLock { $0.accept(spans) }
         return reply(200, #"{"message":"Trace received successfully.","partialSuccess":{"rejectedSpans":\#(rejected),"errorMessage":""}}"#, request)
     }
 
@@ -295,7 +310,7 @@ public final class FakeLangWatch: Sendable {
         }
         let parsed = parse(request)
         let spans = parsed?.spans ?? []
-        state.withLock { $0.spans += spans }
+        state.withLock { $0.accept(spans) }
         var body = #"{"accepted":true,"bytes":\#(request.body.count),"events":\#(spans.count)"#
         if let rejected = parsed?.rejected, rejected > 0 { body += #","rejectedSpans":\#(rejected)"# }
         if spans.isEmpty { body += #","hint":"no spans found: send OTLP with camelCase keys"#+"\"" }

@@ -103,8 +103,9 @@ import TestSupport
                 .write(toFile: config, atomically: true, encoding: .utf8)
         }
 
-        func launch() async throws -> (RunningProcess, port: Int) {
-            let process = try RunningProcess(["run", "-c", config])
+        /// Starts the binary; its spans carry `chaos.launch` = `number` as a resource attribute.
+        func launch(_ number: Int = 1) async throws -> (RunningProcess, port: Int) {
+            let process = try RunningProcess(["run", "-c", config], environment: ["TRACETAIL_CHAOS_LAUNCH": "\(number)"])
             return (process, try await servicePort(process))
         }
     }
@@ -143,7 +144,7 @@ import TestSupport
         _ = try await first.wait()
 
         server.clearFaults()
-        let (second, _) = try await setup.launch()
+        let (second, _) = try await setup.launch(2)
         let written = Set(setup.logs.written)
         _ = try await waitUntil { written.isSubset(of: names(server)) }
         try await Task.sleep(for: .milliseconds(1500)) // late repeats
@@ -197,8 +198,8 @@ import TestSupport
     }
 
     /// (c) A writer at about 10 000 lines/s; one SIGKILL 1.5 s in; restart. Repeats are bounded by what was in
-    /// flight: lines whose first delivery the server accepted in the last 250 ms before the kill or later (until the
-    /// restart) — the binary learns of an acknowledgement within one local round trip, so a checkpoint that keeps
+    /// flight: lines delivered by the killed launch that the server accepted in the last 250 ms before the kill or
+    /// later — the binary learns of an acknowledgement within one local round trip, so a checkpoint that keeps
     /// up with acknowledgements is at most that far behind — plus one read chunk (64 KiB of lines: a batch is
     /// acknowledged as a whole, and a request may carry only part of one). A 1 s checkpoint timer repeats up to
     /// ~10 000 lines.
@@ -221,8 +222,7 @@ import TestSupport
         let killedAt = ContinuousClock.now
         first.signal(SIGKILL)
         _ = try await first.wait()
-        let restartedAt = ContinuousClock.now
-        let (second, _) = try await setup.launch()
+        let (second, _) = try await setup.launch(2)
         try await writer.value
         let written = Set(logs.written)
         _ = try await waitUntil(.seconds(60)) { written.isSubset(of: names(server)) }
@@ -231,13 +231,16 @@ import TestSupport
         let stopped = try await second.wait()
         #expect(stopped.status == 0, "\(stopped.stderr)")
 
-        var firstArrival: [String: ContinuousClock.Instant] = [:]
-        for (span, at) in server.acceptedSpans(from: 0) where firstArrival[span.name] == nil { firstArrival[span.name] = at }
-        let inFlight = firstArrival.values.filter { $0 >= killedAt - .milliseconds(250) && $0 < restartedAt }.count
+        var firstArrival: [String: (at: ContinuousClock.Instant, launch: String?)] = [:]
+        for (span, at) in server.acceptedSpans(from: 0) where firstArrival[span.name] == nil {
+            firstArrival[span.name] = (at, span.resource["chaos.launch"])
+        }
+        let fromTheKilled = firstArrival.values.filter { $0.launch == "1" }
+        let inFlight = fromTheKilled.filter { $0.at >= killedAt - .milliseconds(250) }.count
         let lineBytes = "app.log#15000".utf8.count + padding + 1
         let bound = inFlight + 65_536 / lineBytes
         let report = DeliveryReport(written: logs.written, delivered: names(server))
-        let deliveredBeforeKill = firstArrival.values.filter { $0 < killedAt }.count
+        let deliveredBeforeKill = fromTheKilled.count
         #expect(report.missing.isEmpty && report.unexpected.isEmpty, "\(report) — \(setup.root)")
         #expect(report.duplicated.count <= bound,
                 "\(report.duplicated.count) lines came twice; in flight at the kill: \(inFlight) + one chunk = \(bound); delivered before the kill: \(deliveredBeforeKill) — \(setup.root)")

@@ -30,6 +30,8 @@ public final class FakeLangWatch: Sendable {
         public var name: String
         public var kind: Int
         public var attributes: [String: String]
+        /// The attributes of the span's resource (OTLP requests only).
+        public var resource: [String: String] = [:]
     }
 
     /// What to do to the next request to a path instead of answering it.
@@ -326,13 +328,15 @@ public final class FakeLangWatch: Sendable {
         guard let message = try? OTLPExportRequest(serializedBytes: request.body) else { return nil }
         var spans: [Span] = []
         for resourceSpans in message.resourceSpans {
+            var resource: [String: String] = [:]
+            for keyValue in resourceSpans.resource.attributes { resource[keyValue.key] = Self.text(keyValue.value) }
             for scopeSpans in resourceSpans.scopeSpans {
                 for span in scopeSpans.spans {
                     var attributes: [String: String] = [:]
                     for keyValue in span.attributes { attributes[keyValue.key] = Self.text(keyValue.value) }
                     spans.append(Span(traceID: span.traceID.map { String(format: "%02x", $0) }.joined(),
                                       spanID: span.spanID.map { String(format: "%02x", $0) }.joined(),
-                                      name: span.name, kind: span.kind.rawValue, attributes: attributes))
+                                      name: span.name, kind: span.kind.rawValue, attributes: attributes, resource: resource))
                 }
             }
         }
@@ -346,6 +350,13 @@ public final class FakeLangWatch: Sendable {
         var rejected = 0
         for resource in resources {
             guard case .array(let scopes)? = resource["scopeSpans"] else { continue }
+            var resourceAttributes: [String: String] = [:]
+            if case .array(let attributes)? = resource["resource"]?["attributes"] {
+                for attribute in attributes {
+                    guard case .string(let key)? = attribute["key"], let value = attribute["value"] else { continue }
+                    resourceAttributes[key] = Self.text(value)
+                }
+            }
             for scope in scopes {
                 guard case .array(let list)? = scope["spans"] else { continue }
                 for span in list {
@@ -361,7 +372,8 @@ public final class FakeLangWatch: Sendable {
                         guard case .string(let key)? = attribute["key"], let value = attribute["value"] else { continue }
                         values[key] = Self.text(value)
                     }
-                    spans.append(Span(traceID: traceID, spanID: spanID, name: name, kind: Int(kind), attributes: values))
+                    spans.append(Span(traceID: traceID, spanID: spanID, name: name, kind: Int(kind), attributes: values,
+                                      resource: resourceAttributes))
                 }
             }
         }

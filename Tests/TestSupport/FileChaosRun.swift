@@ -2,8 +2,9 @@ import Foundation
 
 /// Timings of the chaos runs; every wait is for a condition, these only bound it.
 public struct FileChaosSettings: Sendable {
-    /// A line may come twice after a SIGKILL only when its first delivery was accepted by the server this long
-    /// before the kill, or later (it was in flight: its acknowledgement had not reached the checkpoint).
+    /// A line may come again after a SIGKILL only when the killed launch's delivery of it was accepted by the
+    /// server at most this long before the kill, or later (it was in flight: its acknowledgement had not reached
+    /// the checkpoint). Deliveries are told apart by launch through the `chaos.launch` resource attribute.
     /// `TRACETAIL_CHAOS_INFLIGHT_MS`.
     public var inFlightWindow = Duration.seconds(1)
     /// A wait for deliveries gives up when nothing has arrived for this long.
@@ -58,7 +59,8 @@ final class ChaosDeliveries {
     let server: FakeLangWatch
     private var consumed = 0
     private(set) var counts: [Int: Int] = [:]
-    private(set) var firstArrival: [Int: ContinuousClock.Instant] = [:]
+    /// When each line was accepted, and from which launch of the binary (the `chaos.launch` resource attribute).
+    private(set) var arrivals: [Int: [(at: ContinuousClock.Instant, launch: Int)]] = [:]
     private(set) var unexpected: [String] = []
     private(set) var lastArrival = ContinuousClock.now
 
@@ -78,7 +80,7 @@ final class ChaosDeliveries {
                 continue
             }
             counts[number, default: 0] += 1
-            if firstArrival[number] == nil { firstArrival[number] = at }
+            arrivals[number, default: []].append((at, Int(span.resource["chaos.launch"] ?? "") ?? 0))
         }
     }
 
@@ -96,9 +98,9 @@ final class ChaosDeliveries {
 ///   delivered when the binary was next stopped; undelivered lines outside the glob when a damaged checkpoint
 ///   made the binary start over. A file renamed out of the glob after the binary noticed must still be read to
 ///   its end, even across a SIGKILL (the checkpoint keeps the file's last path).
-/// - **Repeated**: lines in flight at a SIGKILL (first accepted `inFlightWindow` before the kill or later, until
-///   the restart), and lines in files inside the glob when the binary started with a damaged checkpoint
-///   (`start_at: beginning` reads them again).
+/// - **Repeated**: lines in flight at a SIGKILL (each delivery but the last came from a launch that was killed at
+///   most `inFlightWindow` after the server accepted it, and the next one from a later launch), and lines in files
+///   inside the glob when the binary started with a damaged checkpoint (`start_at: beginning` reads them again).
 public final class FileChaosRun {
     public let ops: [FileChaosOp]
     let settings: FileChaosSettings
@@ -118,13 +120,24 @@ public final class FileChaosRun {
     var mayLose: [Int: String] = [:]
     var corruptionRepeats = Set<Int>()
     var atRiskOnStop = Set<Int>()
-    var kills: [(at: ContinuousClock.Instant, restart: ContinuousClock.Instant?)] = []
+    /// When each launch that did not stop cleanly was SIGKILLed (or died).
+    var kills: [Int: ContinuousClock.Instant] = [:]
     var checkpointDamaged = false
     var process: RunningProcess?
     var servicePortNumber: Int?
     var launches = 0
     var problems: [String] = []
     var notes: [String] = []
+    let began = ContinuousClock.now
+    /// What happened when, for the failure message: operations, launches, kills.
+    var timeline: [String] = []
+
+    /// Seconds since the run began, as printed.
+    func clock(_ instant: ContinuousClock.Instant = .now) -> String {
+        let elapsed = instant - began
+        let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        return "+\(milliseconds / 1000).\(String(format: "%03d", Int(milliseconds % 1000)))"
+    }
 
     public init(ops: [FileChaosOp], settings: FileChaosSettings = .fromEnvironment(), name: String = "chaos") {
         self.ops = ops
@@ -150,7 +163,7 @@ public final class FileChaosRun {
           chaos:
             input: { type: file, include: ["\(logs)/*.log"], poll_interval: 50ms, rotate_wait: 500ms\(extra) }
             outputs:
-              - { type: otlp, endpoint: "\(server.url)/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 50ms, initial_backoff: 20ms, max_backoff: 200ms }
+              - { type: otlp, endpoint: "\(server.url)/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 50ms, initial_backoff: 20ms, max_backoff: 200ms, resource: { chaos.launch: "${TRACETAIL_CHAOS_LAUNCH:-0}" } }
         """
     }
 
@@ -165,6 +178,7 @@ public final class FileChaosRun {
         await start()
         for (index, op) in ops.enumerated() {
             checkAlive(during: "\(index): \(op)")
+            timeline.append("\(clock()) \(op)")
             try await perform(op)
         }
         try await finish()
@@ -409,10 +423,10 @@ public final class FileChaosRun {
                 }
             }
         }
-        if let last = kills.indices.last, kills[last].restart == nil { kills[last].restart = .now }
         launches += 1
+        timeline.append("\(clock()) launch \(launches)")
         do {
-            let launched = try RunningProcess(["run", "-c", config])
+            let launched = try RunningProcess(["run", "-c", config], environment: ["TRACETAIL_CHAOS_LAUNCH": "\(launches)"])
             process = launched
             servicePortNumber = try await servicePort(launched)
         } catch {
@@ -435,6 +449,7 @@ public final class FileChaosRun {
     func stop(_ signal: Int32) async throws {
         guard let process else { return }
         let at = ContinuousClock.now
+        timeline.append("\(clock()) \(signal == SIGKILL ? "SIGKILL" : "SIGTERM") launch \(launches)")
         process.signal(signal)
         let result: ProcessResult
         do {
@@ -446,7 +461,7 @@ public final class FileChaosRun {
         }
         self.process = nil
         if signal == SIGKILL || result.status != 0 {
-            kills.append((at, nil)) // a stop that did not drain: what was in flight may come again
+            kills[launches] = at // a stop that did not drain: what was in flight may come again
         }
         if signal == SIGTERM && result.status != 0 {
             problems.append("launch \(launches): SIGTERM ended with status \(result.status)")
@@ -463,7 +478,7 @@ public final class FileChaosRun {
     func checkAlive(during what: String) {
         guard let process, !process.process.isRunning else { return }
         problems.append("launch \(launches): the binary exited by itself (status \(process.process.terminationStatus)) before \(what)")
-        kills.append((.now, nil))
+        kills[launches] = .now
         self.process = nil
         stopped()
     }
@@ -534,9 +549,11 @@ public final class FileChaosRun {
         verdict.problems = problems
         verdict.notes = notes
         verdict.unexpected = deliveries.unexpected
+        verdict.timeline = timeline
         for number in 0..<nextLine {
             let count = deliveries.counts[number] ?? 0
-            let line = FileChaosVerdict.Line(number: number, file: origin[number] ?? "?", count: count)
+            let line = FileChaosVerdict.Line(number: number, file: origin[number] ?? "?", count: count,
+                                             arrivals: deliveries.arrivals[number, default: []].map { "\(clock($0.at))@\($0.launch)" })
             if count == 0 {
                 if let reason = mayLose[number] {
                     verdict.lostAllowed += 1
@@ -545,11 +562,7 @@ public final class FileChaosRun {
                     verdict.lost.append(line)
                 }
             } else if count > 1 {
-                let first = deliveries.firstArrival[number]!
-                let inFlight = kills.contains { kill in
-                    first >= kill.at - settings.inFlightWindow && first < (kill.restart ?? .now)
-                }
-                if inFlight || corruptionRepeats.contains(number) {
+                if corruptionRepeats.contains(number) || repeatsWereInFlight(deliveries.arrivals[number]!) {
                     verdict.repeatedAllowed += 1
                 } else {
                     verdict.repeated.append(line)
@@ -557,6 +570,16 @@ public final class FileChaosRun {
             }
         }
         return verdict
+    }
+
+    /// Each delivery after the first came from a later launch, and the delivery before it came from a launch that
+    /// was killed no more than `inFlightWindow` after the server accepted it (or before): it was in flight.
+    func repeatsWereInFlight(_ arrivals: [(at: ContinuousClock.Instant, launch: Int)]) -> Bool {
+        let ordered = arrivals.sorted { $0.at < $1.at }
+        return zip(ordered, ordered.dropFirst()).allSatisfy { previous, next in
+            guard previous.launch < next.launch, let killed = kills[previous.launch] else { return false }
+            return previous.at >= killed - settings.inFlightWindow
+        }
     }
 }
 
@@ -567,6 +590,8 @@ public struct FileChaosVerdict: Sendable, CustomStringConvertible {
         /// The file name it was written to.
         public var file: String
         public var count: Int
+        /// When the server accepted it and from which launch, as `+seconds@launch` (seconds since the run began).
+        public var arrivals: [String]
     }
 
     public var ops: [FileChaosOp]
@@ -586,6 +611,7 @@ public struct FileChaosVerdict: Sendable, CustomStringConvertible {
     /// The binary misbehaved otherwise: exit status after SIGTERM, exited by itself, did not start.
     public var problems: [String] = []
     public var notes: [String] = []
+    public var timeline: [String] = []
 
     public var passed: Bool { lost.isEmpty && repeated.isEmpty && unexpected.isEmpty && problems.isEmpty }
 
@@ -607,7 +633,9 @@ public struct FileChaosVerdict: Sendable, CustomStringConvertible {
     public var description: String {
         func sample(_ lines: [Line]) -> String {
             let byFile = Dictionary(grouping: lines, by: \.file).map { "\($0.key): \($0.value.count)" }.sorted().joined(separator: ", ")
-            return "[\(byFile)] e.g. " + lines.prefix(6).map { "#\($0.number)×\($0.count)" }.joined(separator: " ")
+            return "[\(byFile)] e.g. " + lines.prefix(6).map { line in
+                "#\(line.number)" + (line.arrivals.isEmpty ? "" : " at " + line.arrivals.joined(separator: " "))
+            }.joined(separator: ", ")
         }
         var text = counts + " (\(duration.components.seconds) s)"
         if !lost.isEmpty { text += "\n  lost: " + sample(lost) }
@@ -618,6 +646,7 @@ public struct FileChaosVerdict: Sendable, CustomStringConvertible {
             text += "\n  allowed losses: " + allowedLossReasons.map { "\($0.value) \($0.key)" }.sorted().joined(separator: "; ")
         }
         for note in notes { text += "\n  note: " + note }
+        if !passed { text += "\n  timeline: " + timeline.joined(separator: ", ") }
         text += "\n  files: \(root)"
         return text
     }

@@ -244,6 +244,7 @@ import TestSupport
         let report = DeliveryReport(written: logs.written, delivered: names(server))
         let deliveredBeforeKill = fromTheKilled.count
         let (lost, repeated, unexpected) = (report.missing.count, report.duplicated.count, report.unexpected.count)
+        print("10k lines/s + SIGKILL: written \(logs.written.count), delivered before the kill \(deliveredBeforeKill), repeated \(repeated), bound \(bound) (in flight \(inFlight))")
         #expect(lost == 0 && unexpected == 0, "\(report) — \(setup.root)")
         #expect(repeated <= bound,
                 "\(repeated) lines came twice; in flight at the kill: \(inFlight) + one chunk = \(bound); delivered before the kill: \(deliveredBeforeKill) — \(setup.root)")

@@ -44,7 +44,9 @@ import TestSupport
         for (seed, ops) in cases {
             let name = seed.map { "seed \($0)" } ?? "the given sequence"
             let verdict = try await FileChaosRun(ops: ops).run()
-            print("file chaos \(name) (\(ops.count) ops): \(verdict.passed ? "ok" : "FAILED") — \(verdict.counts)")
+            let reasons = verdict.allowedLossReasons.map { "\($0.value) \($0.key)" }.sorted().joined(separator: "; ")
+            print("file chaos \(name) (\(ops.count) ops): \(verdict.passed ? "ok" : "FAILED") — \(verdict.counts)"
+                  + (reasons.isEmpty ? "" : " [allowed losses: \(reasons)]"))
             guard !verdict.passed else { continue }
             failures += 1
             var message = "\(name) failed: \(verdict)\n  ops: \(FileChaosOp.list(ops))"

@@ -54,7 +54,7 @@ struct Tailer {
             let progressed = !busy.isEmpty
             try await expireAndLetGo()
             if ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval.duration {
-                input.saveCheckpoints()
+                await input.saveCheckpointsInBackground()
                 lastCheckpoint = .now
                 input.metrics.checkpointLag.set(book.lag(readOffsets: Dictionary(
                     files.filter(\.claimed).map { ($0.stream, $0.readOffset) }, uniquingKeysWith: max)))
@@ -188,6 +188,10 @@ struct Tailer {
                                     prefix: prefix, offset: checkpoint.offset, maxLineBytes: configuration.maxLineBytes.bytes,
                                     multiline: configuration.multiline, format: configuration.format)
             nextStream += 1
+            // Opened now: a file out of the globs is read through its descriptor only.
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            file.descriptor = descriptor
             file.size = UInt64(info.st_size)
             file.detached = true
             file.claimed = true

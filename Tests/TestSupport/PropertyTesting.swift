@@ -56,3 +56,12 @@ public enum PropertyCheck {
         return smallest
     }
 }
+
+/// Runs slow synchronous work (a property test's many runs) on a thread of its own: a synchronous test holds one
+/// of the cooperative threads every other test's tasks need (two on a two-core machine) for as long as it runs, and
+/// the waiting tests then time out under load.
+public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}

@@ -182,7 +182,7 @@ func attributes(_ record: Record) -> [String] {
 @Suite struct ArbitraryInputTests {
     /// Random lines: raw bytes, and mutations of real log lines (which reach deeper into both parsers).
     func lines(count: Int, seed: UInt64) throws -> [[UInt8]] {
-        var random = SeededGenerator(seed: seed)
+        var random = SeededRandom(seed: seed)
         let samples = try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.jsonl", encoding: .utf8)
             .split(separator: "\n").map { Array($0.utf8) }
             + (try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.logfmt", encoding: .utf8))

@@ -569,7 +569,10 @@ public struct FieldMapper: Sendable {
             if trimmed.contains("\n") {
                 let trace = lines(.string(trimmed))
                 failure.stacktrace = failure.stacktrace ?? trace
-                failure.text = ExceptionText.summary(trace).map { "\($0.type): \($0.message)" } ?? trace[0]
+                let summary = ExceptionText.summary(trace)
+                failure.type = summary?.type
+                failure.message = summary?.message
+                failure.text = summary.map { "\($0.type): \($0.message)" } ?? trace[0]
             } else {
                 failure.text = trimmed
             }

@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 import TestSupport
 @testable import TraceTailCore
@@ -6,15 +5,7 @@ import TestSupport
 /// The alias table is declared once: the mapper reads it and the README's table is generated from it.
 @Suite struct AliasTableTests {
     @Test func aliasTable() throws {
-        let path = repositoryRoot() + "/README.md"
-        let readme = try String(contentsOfFile: path, encoding: .utf8)
-        let begin = try #require(readme.range(of: "<!-- aliases:begin -->\n"))
-        let end = try #require(readme.range(of: "<!-- aliases:end -->"))
-        if ProcessInfo.processInfo.environment["TRACETAIL_BLESS"] != nil {
-            try (readme[..<begin.upperBound] + AliasTable.markdown + readme[end.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
-            return
-        }
-        #expect(String(readme[begin.upperBound..<end.lowerBound]) == AliasTable.markdown,
+        #expect(try readmeSection("aliases", generated: AliasTable.markdown) == AliasTable.markdown,
                 "the README's alias table is out of date: TRACETAIL_BLESS=1 swift test --filter aliasTable")
     }
 

@@ -1,7 +1,7 @@
 /// The built-in alias table: every field name TraceTail maps with no configuration, where it goes, and who writes
 /// it. It is declared once, here: `FieldMapper` resolves field names from it, and `markdown` is the README's table
 /// (a test keeps the README equal to it), so code and documentation cannot drift.
-public enum AliasTable {
+enum AliasTable {
     /// One row: field names as logs write them (dotted names are flattened nested objects), one target.
     struct Row: Sendable {
         let fields: [String]
@@ -102,7 +102,7 @@ public enum AliasTable {
     ]
 
     /// The README's alias table, in Markdown.
-    public static var markdown: String {
+    static var markdown: String {
         var text = "| log field | becomes | written by |\n|---|---|---|\n"
         for row in rows {
             var names = row.fields.map { "`\($0)`" }.joined(separator: ", ")

@@ -230,6 +230,12 @@ import TestSupport
         #expect(slog.attributes["code.line.number"] == .int(31))
     }
 
+    @Test func aFieldNamedLikeADerivedAttributeIsNeverSetTwice() throws {
+        let record = try one(#"{"msg":"m","code.file.path":"a.go","caller":"b.go:3","log.severity_text":"x","level":"info"}"#)
+        #expect(attributes(record) == [#"code.file.path="b.go""#, "code.line.number=3", #"log.severity_text="INFO""#,
+                                       "log.severity_number=9"])
+    }
+
     @Test func loguruBoundFieldsReadLikeTopLevelOnes() throws {
         let record = try one(#"{"text":"…","record":{"message":"llm call","name":"app","extra":{"model":"gpt-4o","prompt_tokens":3}}}"#)
         #expect(record.name == "llm call")

@@ -179,7 +179,10 @@ public struct FieldMapper: Sendable {
 
         // A field named like an attribute a target sets is that target too, so that one record never holds the
         // attribute twice (the mapper appends target attributes without searching).
-        for case .attribute(let name, _)? in named.values.map(\.target) where named[name] == nil {
+        let setByTargets = named.values.compactMap { entry -> String? in
+            if case .attribute(let name, _)? = entry.target { name } else { nil }
+        }
+        for name in setByTargets + Derived.allCases.map(\.name) where named[name] == nil {
             named[name] = (.attribute(name, .asIs), false, false)
         }
 

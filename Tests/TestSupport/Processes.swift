@@ -157,3 +157,19 @@ public func repositoryRoot(_ file: String = #filePath) -> String {
     }
     fatalError("no Package.swift above \(file)")
 }
+
+/// The README's generated section between `<!-- name:begin -->` and `<!-- name:end -->`, as it stands; with
+/// `TRACETAIL_BLESS` set, first rewritten to `generated`.
+public func readmeSection(_ name: String, generated: String) throws -> String {
+    struct MissingSection: Error { let name: String }
+    let path = repositoryRoot() + "/README.md"
+    let readme = try String(contentsOfFile: path, encoding: .utf8)
+    guard let begin = readme.range(of: "<!-- \(name):begin -->\n"), let end = readme.range(of: "<!-- \(name):end -->") else {
+        throw MissingSection(name: name)
+    }
+    if ProcessInfo.processInfo.environment["TRACETAIL_BLESS"] != nil {
+        try (readme[..<begin.upperBound] + generated + readme[end.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
+        return generated
+    }
+    return String(readme[begin.upperBound..<end.lowerBound])
+}

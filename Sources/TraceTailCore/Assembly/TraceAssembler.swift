@@ -187,7 +187,7 @@ public struct TraceAssembler: Sendable {
         let entry = nextEntry
         nextEntry += 1
         pending[entry] = Pending(record: pendingRecord, raw: Array(storage[record.raw]), shares: shares, trace: trace,
-                                 closed: false)
+                                 closed: closed)
         order.append((entry, now &+ wait))
         if let span { bySpan[span] = entry }
         if trace == nil, let parent { waiting[parent, default: []].append(entry) }

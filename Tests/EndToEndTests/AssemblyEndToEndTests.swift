@@ -108,12 +108,12 @@ import TraceTailCore
         let directory = temporaryDirectory()
         // The default configuration: no trace_id_from.
         let config = try config(in: directory, input: "{ type: stdin }",
-                                output: #"{ type: otlp, endpoint: "\#(server.url)/api/otel/v1/traces", batch_wait: 50ms }"#)
+                                output: #"{ type: otlp, endpoint: "\#(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\#(FakeLangWatch.apiKey)" }, batch_wait: 50ms }"#)
         let log = try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.jsonl", encoding: .utf8)
         let result = try await runTracetail(["run", "--once", "-c", config], stdin: log)
         #expect(result.status == 0, "\(result.stderr)")
         let traces = Dictionary(server.spans.map { ($0.name, $0.traceID) }) { first, _ in first }
-        #expect(traces["POST /chat"] != nil && traces["POST /chat"] == traces["chat gpt-4o-mini"], "\(server.spans)")
+        #expect(traces["POST /chat"] != nil && traces["POST /chat"] == traces["chat gpt-4o-mini"], "\(server.spans) \(result.stderr)")
         #expect(Set(server.spans.map(\.spanID)).count == server.spans.count, "one span per span id")
     }
 }

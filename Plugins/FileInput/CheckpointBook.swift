@@ -49,6 +49,7 @@ final class CheckpointBook: Sendable {
             ])
             contents = CheckpointFile.Contents()
         }
+        if let slash = path.lastIndex(of: "/") { try? FileSystem.createDirectory(String(path[..<slash])) }
         let journal = CheckpointJournal(basePath: path + ".journal", replayingFrom: contents.journal, into: &contents.entries)
         state = Mutex(State(saved: contents.entries, journal: journal, dirty: true))
     }

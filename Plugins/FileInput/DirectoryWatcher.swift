@@ -21,6 +21,8 @@ final class DirectoryWatcher {
     private var watched: [String: Int32] = [:]
     private var directories: [Int32: String] = [:]
     private let buffer = ChunkBuffer(size: 64 * 1024)
+    /// Waits block here, not on the threads every input's reads share.
+    private let thread = BlockingThread()
 
     /// nil where inotify is not available.
     init?() {
@@ -48,11 +50,13 @@ final class DirectoryWatcher {
     /// Waits until something changed or `timeout` passed; nil when nothing changed in that time.
     func wait(timeout: Duration) async throws -> DirectoryChanges? {
         let milliseconds = Int32(min(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000, 60_000))
-        guard let count = try await buffer.read(descriptor, waitingUpTo: milliseconds, name: "inotify"), count > 0 else { return nil }
+        guard let count = try await buffer.read(descriptor, waitingUpTo: milliseconds, name: "inotify", on: thread), count > 0 else {
+            return nil
+        }
         var changes = DirectoryChanges()
         collect(buffer.bytes(count: count), into: &changes)
         // Whatever else is queued already belongs to this wake-up.
-        while let more = try await buffer.read(descriptor, waitingUpTo: 0, name: "inotify"), more > 0 {
+        while let more = try await buffer.read(descriptor, waitingUpTo: 0, name: "inotify", on: thread), more > 0 {
             collect(buffer.bytes(count: more), into: &changes)
         }
         return changes
@@ -83,6 +87,7 @@ final class DirectoryWatcher {
     }
 
     func close() {
+        thread.close()
         Glibc.close(descriptor)
     }
 }

@@ -184,4 +184,9 @@ public final class FileInput: Input {
             context.logger.error("cannot write checkpoints", metadata: ["file": "\(book.file.path)", "error": "\(error)"])
         }
     }
+
+    /// `saveCheckpoints` on the blocking-I/O threads: its fsync must not hold one of the few cooperative threads.
+    func saveCheckpointsInBackground() async {
+        _ = try? await BlockingIO.run { [self] in saveCheckpoints() }
+    }
 }

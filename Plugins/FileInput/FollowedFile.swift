@@ -18,7 +18,8 @@ final class FollowedFile {
     let device: UInt64
     let inode: UInt64
     var identity: FileIdentity
-    /// The first bytes (up to `fingerprint_bytes`) as last read.
+    /// The first bytes (up to `fingerprint_bytes`) as they were read: a file whose first bytes differ from these
+    /// was rewritten.
     var prefix: [UInt8]
     var descriptor: Int32?
     /// Every byte before this was read.
@@ -106,7 +107,7 @@ final class FollowedFile {
         size = 0
         partialSince = nil
         joiner?.reset()
-        prefix = descriptor.flatMap { FileIdentity.readPrefix($0, count: fingerprintBytes) } ?? []
+        prefix = [] // taken as it is read again
         identity = FileIdentity(prefix: prefix, device: device, inode: inode, fingerprintBytes: fingerprintBytes)
         splitter = LineSplitter(source: path, identity: identity.key, maxLineBytes: splitter.maxLineBytes)
     }

@@ -54,7 +54,7 @@ struct Tailer {
             let progressed = !busy.isEmpty
             try await expireAndLetGo()
             if ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval.duration {
-                input.saveCheckpoints()
+                await input.saveCheckpointsInBackground()
                 lastCheckpoint = .now
                 input.metrics.checkpointLag.set(book.lag(readOffsets: Dictionary(
                     files.filter(\.claimed).map { ($0.stream, $0.readOffset) }, uniquingKeysWith: max)))
@@ -187,6 +187,10 @@ struct Tailer {
                                     prefix: prefix, offset: checkpoint.offset, maxLineBytes: configuration.maxLineBytes.bytes,
                                     multiline: configuration.multiline)
             nextStream += 1
+            // Opened now: a file out of the globs is read through its descriptor only.
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            file.descriptor = descriptor
             file.size = UInt64(info.st_size)
             file.detached = true
             file.claimed = true
@@ -236,38 +240,71 @@ struct Tailer {
     // MARK: Identity
 
     /// How long a file that looks like a copy is held back to see whether its original gets truncated.
-    private var lookalikeWait: Duration { max(configuration.pollInterval.duration * 2, .seconds(1)) }
+    private var lookalikeWait: Duration { max(configuration.pollInterval.duration * 2, configuration.rotateWait.duration) }
+
+    /// How many first bytes of a lookalike are compared with its original's to tell a copy from a distinct file.
+    private static let comparedBytes: UInt64 = 1 << 20
 
     /// Decides what a newly found file is before any of it is read: true once it is claimed (its stream opened at
     /// the offset to read from). An empty file waits for its first bytes. A file whose first bytes are those of a
-    /// file being read is its copy (copy-truncate): it waits a little for the original's truncation, and then
-    /// takes over the original's reading state, so nothing is read twice; a lookalike whose original is not
-    /// truncated becomes a distinct file. Otherwise a confirmed checkpoint gives the offset (a restart, or a copy
-    /// of a file read before), or `start_at` does.
+    /// file being read is its copy (copy-truncate): it waits (`rotate_wait`) for the original's truncation, and
+    /// then takes over the original's reading state, so nothing is read twice. A lookalike whose original is not
+    /// truncated by then is compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original,
+    /// whose content the original delivers (it is followed from its end); other bytes make it a distinct file.
+    /// Otherwise a confirmed checkpoint gives the offset (a restart, or a copy of a file read before), or
+    /// `start_at` does.
     private mutating func claim(_ file: FollowedFile) -> Bool {
         guard let descriptor = open(file), let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes),
               !prefix.isEmpty, let size = file.currentSize() else { return false }
         file.size = size
         var identity = FileIdentity(prefix: prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
-        if let original = files.first(where: { $0 !== file && $0.claimed && $0.looksLikeOriginal(of: identity, prefix: prefix) }) {
+        if let original = files.first(where: { $0 !== file && $0.claimed && $0.looksLikeOriginal(ofPrefix: prefix) }) {
             if truncated(original) {
                 truncate(original) // its copy (this file, or another) takes over its reading state
                 return false
             }
             guard ContinuousClock.now - file.firstSeen >= lookalikeWait else { return false }
             identity.distinguished = identity.certainty == .fingerprint
+            if Self.sameBytes(file, original, count: min(size, original.readOffset, Self.comparedBytes)) {
+                logger.info("file is a copy of one being read; following it from its end", metadata: [
+                    "path": "\(file.path)", "original": "\(original.path)",
+                ])
+                return open(file, identity: identity, prefix: prefix, at: size)
+            }
         }
-        file.identify(as: identity, prefix: prefix)
         var offset: UInt64 = 0
         if let checkpoint = book.checkpoint(identity.key), checkpoint.confirmed(by: prefix) {
             offset = checkpoint.offset <= size ? checkpoint.offset : 0
         } else if file.seenAtStartup && configuration.startAt == .end {
             offset = size
         }
+        logger.info("following file", metadata: ["path": "\(file.path)", "offset": "\(offset)", "id": "\(identity.key)"])
+        return open(file, identity: identity, prefix: prefix, at: offset)
+    }
+
+    /// Claims a file: its stream starts at `offset`.
+    private func open(_ file: FollowedFile, identity: FileIdentity, prefix: [UInt8], at offset: UInt64) -> Bool {
+        file.identify(as: identity, prefix: offset == 0 ? [] : prefix) // from 0, the first bytes are taken as read
         file.seek(to: offset)
         file.claimed = true
         book.open(file.stream, identity: identity, path: file.path, committed: offset)
-        logger.info("following file", metadata: ["path": "\(file.path)", "offset": "\(offset)", "id": "\(identity.key)"])
+        return true
+    }
+
+    /// Whether two open files hold the same first `count` bytes.
+    private static func sameBytes(_ first: FollowedFile, _ second: FollowedFile, count: UInt64) -> Bool {
+        guard let one = first.descriptor, let other = second.descriptor else { return false }
+        let chunk = 64 * 1024
+        var left = [UInt8](repeating: 0, count: chunk)
+        var right = [UInt8](repeating: 0, count: chunk)
+        var offset: UInt64 = 0
+        while offset < count {
+            let want = Int(min(UInt64(chunk), count - offset))
+            let a = left.withUnsafeMutableBytes { pread(one, $0.baseAddress, want, off_t(offset)) }
+            let b = right.withUnsafeMutableBytes { pread(other, $0.baseAddress, want, off_t(offset)) }
+            guard a == want, b == want, left[..<want] == right[..<want] else { return false }
+            offset += UInt64(want)
+        }
         return true
     }
 
@@ -299,23 +336,21 @@ struct Tailer {
         }
         original.restart(stream: nextStream, fingerprintBytes: configuration.fingerprintBytes)
         nextStream += 1
-        if files.contains(where: { $0 !== original && $0.claimed && $0.identity.key == original.identity.key }) {
-            original.identity.distinguished = original.identity.certainty == .fingerprint
-            original.identify(as: original.identity, prefix: original.prefix)
-        }
         book.open(original.stream, identity: original.identity, path: original.path, committed: 0)
     }
 
-    /// Finds the copy of a truncated file and makes it the reader of the original's content.
+    /// Finds the copy of a truncated file — a file not followed that starts with every first byte read of the
+    /// original and holds at least as much as was read — and makes it the reader of the original's content.
     private mutating func takeOverCopy(of original: FollowedFile) -> FollowedFile? {
+        guard original.readOffset > 0, !original.prefix.isEmpty else { return nil }
         let candidates = files.filter { !$0.claimed }.map { ($0.path, InodeKey($0)) }
             + Self.inodes(in: directory(of: original.path)).map { ($0.value, InodeKey(device: original.device, inode: $0.key)) }
         let followed = Set(files.filter(\.claimed).map { InodeKey($0) })
         for (path, key) in candidates where !followed.contains(key) && key != InodeKey(original) {
             guard let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes),
-                  !prefix.isEmpty, original.prefix.starts(with: prefix) || prefix.starts(with: original.prefix) else { continue }
+                  prefix.starts(with: original.prefix) else { continue }
             var info = stat()
-            guard stat(path, &info) == 0, InodeKey(info) == key else { continue }
+            guard stat(path, &info) == 0, InodeKey(info) == key, UInt64(info.st_size) >= original.readOffset else { continue }
             let copy = FollowedFile(copyOf: original, path: path, device: key.device, inode: key.inode)
             copy.descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard copy.descriptor ?? -1 >= 0 else { continue }
@@ -329,13 +364,11 @@ struct Tailer {
         return nil
     }
 
-    /// A short file grew past the fingerprint length: it is now known by its fingerprint.
+    /// A short file's first bytes, as read, reached the fingerprint length: it is now known by its fingerprint.
     private func refreshIdentity(_ file: FollowedFile) {
-        guard let descriptor = file.descriptor,
-              let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes) else { return }
-        let identity = FileIdentity(prefix: prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
+        let identity = FileIdentity(prefix: file.prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
         guard identity.key != file.identity.key, !files.contains(where: { $0 !== file && $0.identity.key == identity.key }) else { return }
-        file.identify(as: identity, prefix: prefix)
+        file.identify(as: identity, prefix: file.prefix)
         book.update(file.stream, identity: identity, path: file.path)
     }
 
@@ -370,12 +403,19 @@ struct Tailer {
             guard count > 0 else { break }
             progressed = true
             file.lastActivity = .now
+            if file.prefix.count < configuration.fingerprintBytes {
+                if UInt64(file.prefix.count) == file.readOffset {
+                    // The first bytes as read, not as the file holds them by the next look: a rewrite is told by them.
+                    file.prefix += buffer.bytes(count: count).prefix(configuration.fingerprintBytes - file.prefix.count)
+                } else if file.readOffset + UInt64(count) >= UInt64(configuration.fingerprintBytes),
+                          let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes) {
+                    file.prefix = prefix // read from a checkpoint on: the bytes before it as the file holds them
+                }
+                if file.prefix.count >= configuration.fingerprintBytes { refreshIdentity(file) }
+            }
             file.readOffset += UInt64(count)
             input.metrics.bytesRead.increment(by: count)
             input.progress?.update(file.path, read: file.readOffset, size: file.size)
-            if file.identity.certainty == .inode && file.readOffset >= UInt64(configuration.fingerprintBytes) {
-                refreshIdentity(file)
-            }
             var batch = RecordBatch(ack: AckToken(nextSequence))
             let truncatedBefore = file.splitter.truncatedLines
             file.append(buffer.bytes(count: count), to: &batch)
@@ -488,10 +528,10 @@ struct InodeKey: Hashable {
 }
 
 extension FollowedFile {
-    /// Whether a file whose identity and first bytes are these could be a copy of this one: the same fingerprint,
-    /// or (while the copy is shorter than a fingerprint) the beginning of this file's first bytes.
-    func looksLikeOriginal(of identity: FileIdentity, prefix: [UInt8]) -> Bool {
-        guard readOffset > 0 else { return false }
-        return identity.certainty == .fingerprint ? self.identity.key == identity.key : self.prefix.starts(with: prefix)
+    /// Whether a file whose first bytes are `prefix` could be a copy of this one: it starts with the first bytes
+    /// read of this one, or (a copy still being written) they start with it.
+    func looksLikeOriginal(ofPrefix prefix: [UInt8]) -> Bool {
+        guard readOffset > 0, !self.prefix.isEmpty else { return false }
+        return prefix.starts(with: self.prefix) || self.prefix.starts(with: prefix)
     }
 }

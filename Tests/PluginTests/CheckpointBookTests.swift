@@ -10,7 +10,7 @@ import TraceTailCore
 /// be exactly what the model says was committed — the highest contiguous acknowledged offset — neither behind
 /// (a crash would repeat acknowledged lines) nor ahead (it would skip undelivered ones).
 @Suite struct CheckpointBookTests {
-    enum Operation: CustomStringConvertible {
+    enum Operation: CustomStringConvertible, Sendable {
         case open(file: Int)
         case register(file: Int, bytes: UInt64)
         case settle(file: Int, bytes: UInt64)
@@ -37,14 +37,14 @@ import TraceTailCore
     }
 
     static func generate(seed: UInt64, count: Int) -> [Operation] {
-        var random = SeededGenerator(seed: seed)
+        var random = SeededRandom(seed: seed)
         return (0..<count).map { _ in
-            let file = Int.random(in: 0..<3, using: &random)
-            switch Int.random(in: 0..<100, using: &random) {
+            let file = random.below(3)
+            switch random.below(100) {
             case 0..<8: return .open(file: file)
-            case 8..<45: return .register(file: file, bytes: UInt64.random(in: 1...500, using: &random))
-            case 45..<52: return .settle(file: file, bytes: UInt64.random(in: 1...50, using: &random))
-            case 52..<85: return .acknowledge(pick: Int.random(in: 0..<8, using: &random))
+            case 8..<45: return .register(file: file, bytes: UInt64(random.between(1...500)))
+            case 45..<52: return .settle(file: file, bytes: UInt64(random.between(1...50)))
+            case 52..<85: return .acknowledge(pick: random.below(8))
             case 85..<88: return .rename(file: file)
             case 88..<93: return .save
             case 93..<98: return .crash
@@ -148,18 +148,22 @@ import TraceTailCore
         return nil
     }
 
-    @Test func checkpointsAfterACrashAreExactlyWhatWasCommitted() throws {
+    @Test func checkpointsAfterACrashAreExactlyWhatWasCommitted() async throws {
         let directory = temporaryDirectory()
-        for seed in PropertyCheck.seeds(count: 100) {
-            let operations = Self.generate(seed: seed, count: 120)
-            guard let failure = Self.run(operations, directory: directory) else { continue }
-            let shrunk = PropertyCheck.shrink(operations) { Self.run($0, directory: directory) != nil }
-            Issue.record("""
-                seed \(seed) (replay: TRACETAIL_SEED=\(seed)): \(failure)
-                shrunk to \(shrunk.count) operations: \(shrunk.map(\.description).joined(separator: ", "))
-                which fails with: \(Self.run(shrunk, directory: directory) ?? "?")
-                """)
-            return
+        let failing = try await onOwnThread { () -> (seed: UInt64, operations: [Operation], failure: String)? in
+            for seed in PropertyCheck.seeds(count: 100) {
+                let operations = Self.generate(seed: seed, count: 120)
+                if let failure = Self.run(operations, directory: directory) { return (seed, operations, failure) }
+            }
+            return nil
         }
+        guard let (seed, operations, failure) = failing else { return }
+        let shrunk = await SequenceShrinker(maxRuns: 2_000, budget: .seconds(60))
+            .shrink(operations) { Self.run($0, directory: directory) != nil }.sequence
+        Issue.record("""
+            seed \(seed) (replay: TRACETAIL_SEED=\(seed)): \(failure)
+            shrunk to \(shrunk.count) operations: \(shrunk.map(\.description).joined(separator: ", "))
+            which fails with: \(Self.run(shrunk, directory: directory) ?? "?")
+            """)
     }
 }

@@ -55,7 +55,7 @@ struct BackfillRun {
             try await run.run(lines: BackfillRun.sampleLog(), output: run.langwatch)
             #expect(run.deadLetters().isEmpty, "\(run.deadLetters())")
             // A request per trace once it was quiet; the tool span, held for its end line, follows its trace.
-            #expect(Set(run.server.collectorTraces.compactMap { $0["trace_id"] }).count == 3)
+            #expect(Set(run.server.collectorTraces.compactMap { $0["trace_id"]?.text }).count == 3)
             #expect(run.server.requests.allSatisfy {
                 $0.headers["x-auth-token"] == FakeLangWatch.apiKey && $0.headers["authorization"] == "Bearer \(FakeLangWatch.apiKey)"
                     && $0.headers["content-type"] == "application/json" && $0.headers["content-encoding"] == nil

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The acknowledgement of an input batch whose records reach the outputs in several output batches: trace assembly
 /// holds some records back for later batches and merges others into one span. Each output batch settles the share
 /// of records it carried (`AcknowledgementShares`); once every record of the batch was settled, its input learns the
@@ -12,8 +10,7 @@ public final class SplitAcknowledgement: Sendable {
     private let receiver: any AcknowledgementReceiver
     private let records: Int
     /// Records not settled yet; the input is told when this reaches 0.
-    private let remaining: Atomic<Int>
-    private let worst = Atomic<UInt8>(BatchStatus.delivered.rawValue)
+    private let remaining: StatusCountdown
     private let settledRecords: MetricCounter?
 
     /// - Parameters:
@@ -23,19 +20,17 @@ public final class SplitAcknowledgement: Sendable {
         self.token = token
         self.receiver = receiver
         self.records = records
-        remaining = Atomic(records)
+        remaining = StatusCountdown(records)
         self.settledRecords = settledRecords
     }
 
     deinit {
-        if remaining.load(ordering: .acquiring) > 0 { receiver.acknowledge(token, status: .abandoned) }
+        if remaining.isOutstanding { receiver.acknowledge(token, status: .abandoned) }
     }
 
     /// Settles `count` of the batch's records with `status`.
     public func settle(records count: Int, status: BatchStatus) {
-        worst.max(status.rawValue, ordering: .relaxed)
-        guard remaining.subtract(count, ordering: .acquiringAndReleasing).newValue == 0 else { return }
-        let status = BatchStatus(rawValue: worst.load(ordering: .acquiring))!
+        guard let status = remaining.settle(status, count: count) else { return }
         if status.isSettled { settledRecords?.increment(by: records) }
         receiver.acknowledge(token, status: status)
     }

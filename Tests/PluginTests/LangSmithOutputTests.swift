@@ -34,8 +34,9 @@ import TraceTailCore
             let tool = try #require(runs.first { string($0["name"]) == "send_email" })
             #expect(string(tool["run_type"]) == "tool")
             #expect(string(tool["error"])?.hasPrefix("SMTP timeout\nSMTPError: timeout") == true)
+            let retriever = try #require(runs.first { string($0["name"]) == "retrieve" })
             let agent = try #require(runs.first { string($0["name"]) == "answer" })
-            #expect(string(tool["parent_run_id"]) == string(agent["id"]))
+            #expect(string(retriever["parent_run_id"]) == string(agent["id"]))
         }
     }
 

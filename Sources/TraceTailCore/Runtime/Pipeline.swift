@@ -62,7 +62,8 @@ public final class Pipeline: Service {
         let failures = await withTaskGroup(of: PipelineError?.self) { group in
             group.addTask { await self.runInput(into: parseQueue) }
             if spec.assembly.enabled {
-                let assemblyQueue = BoundedQueue<AssemblyInput>(maxElements: queueBounds.maxBatches,
+                // Short: assembly is quick, and parsed batches weigh more than their lines (peak memory).
+                let assemblyQueue = BoundedQueue<AssemblyInput>(maxElements: min(2, queueBounds.maxBatches),
                                                                 maxBytes: queueBounds.maxBytes.bytes)
                 group.addTask { await self.runParsers(from: parseQueue, to: .assembly(assemblyQueue), fanOut) }
                 group.addTask { await self.runAssembly(from: assemblyQueue, to: fanOut) }

@@ -21,7 +21,7 @@ import DequeModule
 /// Not thread-safe: one task owns it. Time is passed in (`now`, monotonic nanoseconds), so tests control it.
 public struct TraceAssembler: Sendable {
     /// Span ids remembered per generation, with their trace id, for children and later lines that come after.
-    public static let rememberedSpans = 65_536
+    public static let rememberedSpans = 16_384
 
     let settings: AssemblySettings
     private let wait: UInt64

@@ -28,8 +28,7 @@ public protocol AcknowledgementReceiver: Sendable {
 public final class BatchAcknowledgement: Sendable {
     private let token: AckToken
     private let receiver: any AcknowledgementReceiver
-    private let remaining: Atomic<Int>
-    private let worst = Atomic<UInt8>(BatchStatus.delivered.rawValue)
+    private let remaining: StatusCountdown
     private let settledRecords: MetricCounter?
 
     /// - Parameters:
@@ -38,7 +37,7 @@ public final class BatchAcknowledgement: Sendable {
     public init(token: AckToken, outputs: Int, receiver: any AcknowledgementReceiver, settledRecords: MetricCounter? = nil) {
         self.token = token
         self.receiver = receiver
-        remaining = Atomic(outputs)
+        remaining = StatusCountdown(outputs)
         self.settledRecords = settledRecords
     }
 
@@ -48,12 +47,29 @@ public final class BatchAcknowledgement: Sendable {
     }
 
     fileprivate func settle(_ status: BatchStatus, records: Int) {
-        worst.max(status.rawValue, ordering: .relaxed)
-        guard remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 else { return }
-        let status = BatchStatus(rawValue: worst.load(ordering: .acquiring))!
+        guard let status = remaining.settle(status) else { return }
         if status.isSettled { settledRecords?.increment(by: records) }
         receiver.acknowledge(token, status: status)
     }
+}
+
+/// Settlements counted down to the last, keeping the worst status: the one who settles the last learns the status
+/// of them all.
+struct StatusCountdown: ~Copyable, Sendable {
+    private let remaining: Atomic<Int>
+    private let worst = Atomic<UInt8>(BatchStatus.delivered.rawValue)
+
+    init(_ count: Int) { remaining = Atomic(count) }
+
+    /// Settles `count` with `status`: the worst status of all when these were the last, else nil.
+    func settle(_ status: BatchStatus, count: Int = 1) -> BatchStatus? {
+        worst.max(status.rawValue, ordering: .relaxed)
+        guard remaining.subtract(count, ordering: .acquiringAndReleasing).newValue == 0 else { return nil }
+        return BatchStatus(rawValue: worst.load(ordering: .acquiring))!
+    }
+
+    /// Whether settlements are still missing.
+    var isOutstanding: Bool { remaining.load(ordering: .acquiring) > 0 }
 }
 
 /// One output's part in a batch's acknowledgement, carried by the batch (`RecordBatch.finalizer`). The output

@@ -48,6 +48,9 @@ public struct Record: Sendable {
     public var spanID: SpanID?
     public var parentSpanID: SpanID?
     public var name: String?
+    /// The log named the span in a field of its own (`name`), rather than the name being made from a message, an
+    /// operation and model, or the raw line: when several lines of one span are merged, such a name wins.
+    public var nameIsExplicit = false
     public var type: SpanType?
     /// Nanoseconds since the epoch.
     public var startTime: UInt64?
@@ -69,6 +72,35 @@ public struct Record: Sendable {
         self.raw = raw
         self.position = position
         self.observedTime = observedTime
+    }
+}
+
+extension Record {
+    /// Folds a later line of the same span into this one: the earliest start, the latest end (a line without an
+    /// end ends where it starts), attributes merged with the later value winning, in error when either line is,
+    /// the name from the first line unless the later one names the span explicitly, and for the other fields the
+    /// later value when it has one (ids: the earlier). The raw bytes and position stay those of the first line.
+    public mutating func absorb(_ later: Record) {
+        let starts = [startTime, later.startTime].compactMap { $0 }
+        let ends = [endTime ?? startTime, later.endTime ?? later.startTime].compactMap { $0 }
+        startTime = starts.min()
+        endTime = ends.max()
+        traceID = traceID ?? later.traceID
+        parentSpanID = parentSpanID ?? later.parentSpanID
+        if let laterName = later.name, name == nil || (later.nameIsExplicit && !nameIsExplicit) {
+            name = laterName
+            nameIsExplicit = later.nameIsExplicit
+        }
+        if let laterType = later.type, type == nil || type == .span { type = laterType }
+        switch (status, later.status) {
+        case (.error, _), (_, .unset): break
+        default: status = later.status
+        }
+        input = later.input ?? input
+        output = later.output ?? output
+        cost = later.cost ?? cost
+        for (key, value) in later.attributes { attributes[key] = value }
+        parseError = parseError ?? later.parseError
     }
 }
 

@@ -336,6 +336,7 @@ public struct FieldMapper: Sendable {
             case .name:
                 guard let text = value.materialized().text else { return false }
                 record.pointee.name = text
+                record.pointee.nameIsExplicit = true
             case .message:
                 guard case .string(let text) = value.materialized() else { return false }
                 message = text
@@ -465,10 +466,15 @@ public struct FieldMapper: Sendable {
         withIDText(value) { SpanID(hexBytes: $0) ?? SpanID(hashing: $0) }
     }
 
+    /// nil for no id: empty, or all zeros (what instrumented apps log outside an active span), which must never be
+    /// hashed into one id shared by unrelated records.
     private static func withIDText<ID>(_ value: RawValue, _ body: (UnsafeRawBufferPointer) -> ID) -> ID? {
-        if let bytes = value.bytes { return bytes.isEmpty ? nil : body(bytes) }
+        func id(_ bytes: UnsafeRawBufferPointer) -> ID? {
+            bytes.allSatisfy({ $0 == UInt8(ascii: "0") }) ? nil : body(bytes)
+        }
+        if let bytes = value.bytes { return id(bytes) }
         guard var text = value.materialized().text else { return nil }
-        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        return text.withUTF8 { id(UnsafeRawBufferPointer($0)) }
     }
 
     /// An extracted value as an attribute, as it came.

@@ -1,9 +1,11 @@
 import Logging
 import ServiceLifecycle
 
-/// One running pipeline: input → bounded queue → parsers → a bounded queue per output → outputs.
+/// One running pipeline: input → bounded queue → parsers → bounded queue → trace assembly (`TraceAssembler`, unless
+/// `assembly: { enabled: false }`) → a bounded queue per output → outputs.
 ///
-/// A batch is acknowledged to its input only when every output has accepted it or dead-lettered it. On graceful
+/// A batch is acknowledged to its input only when every output has accepted or dead-lettered every record of it
+/// (assembly may send a batch's records in several output batches). On graceful
 /// shutdown the input is cancelled, the queues drain and every output is flushed; if the service group's grace
 /// period runs out first, the remaining work is cancelled and stays unacknowledged (a file input re-reads it).
 public final class Pipeline: Service {
@@ -56,9 +58,18 @@ public final class Pipeline: Service {
         let outputQueues = outputs.map { _ in
             BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         }
+        let fanOut = FanOut(queues: outputQueues, counters: outputs.map { OutputCounters($0.context.metrics) })
         let failures = await withTaskGroup(of: PipelineError?.self) { group in
             group.addTask { await self.runInput(into: parseQueue) }
-            group.addTask { await self.runParsers(from: parseQueue, to: outputQueues) }
+            if spec.assembly.enabled {
+                // Short: assembly is quick, and parsed batches weigh more than their lines (peak memory).
+                let assemblyQueue = BoundedQueue<AssemblyInput>(maxElements: min(2, queueBounds.maxBatches),
+                                                                maxBytes: queueBounds.maxBytes.bytes)
+                group.addTask { await self.runParsers(from: parseQueue, to: .assembly(assemblyQueue), fanOut) }
+                group.addTask { await self.runAssembly(from: assemblyQueue, to: fanOut) }
+            } else {
+                group.addTask { await self.runParsers(from: parseQueue, to: .outputs, fanOut) }
+            }
             for (index, queue) in outputQueues.enumerated() {
                 group.addTask { await self.runOutput(index, from: queue) }
             }
@@ -102,35 +113,88 @@ public final class Pipeline: Service {
         }
     }
 
-    /// Parses each batch, then hands it to every output, each carrying its own finalizer of one shared
-    /// acknowledgement: the input learns what became of the batch once every output settled it.
-    private func runParsers(from queue: BoundedQueue<RecordBatch>, to outputQueues: [BoundedQueue<RecordBatch>]) async -> PipelineError? {
-        defer { outputQueues.forEach { $0.finish() } }
-        let outputCounters = outputs.map { OutputCounters($0.context.metrics) }
+    /// Where parsed batches go: to trace assembly, or (with `assembly: { enabled: false }`) to the outputs.
+    private enum ParsedDestination {
+        case assembly(BoundedQueue<AssemblyInput>)
+        case outputs
+    }
+
+    /// Parses each batch and hands it on. Batches that arrived as spans skip assembly: they are spans already.
+    private func runParsers(from queue: BoundedQueue<RecordBatch>, to destination: ParsedDestination,
+                            _ fanOut: FanOut) async -> PipelineError? {
+        defer {
+            if case .assembly(let assemblyQueue) = destination { assemblyQueue.finish() } else { fanOut.finish() }
+        }
         while var batch = await queue.pop() {
             if !batch.arrivedAsSpans {
                 for parser in parsers { parser.parse(&batch) }
             }
-            SpanDefaults.apply(to: &batch)
-            let records = batch.records.count
-            let acknowledgement = BatchAcknowledgement(token: batch.ack, outputs: records > 0 ? outputQueues.count : 1,
-                                                       receiver: input, settledRecords: counters.recordsSettled)
-            guard records > 0 else {
-                acknowledgement.finalizer(records: 0).settle(.delivered)
-                continue
-            }
-            for (outputQueue, outputCounter) in zip(outputQueues, outputCounters) {
-                var delivery = batch
-                delivery.finalizer = acknowledgement.finalizer(records: records, delivered: outputCounter.delivered,
-                                                               deadLettered: outputCounter.deadLettered)
-                do {
-                    try await outputQueue.push(delivery, weight: batch.weight)
-                } catch {
-                    return nil // cancelled: what is left is abandoned, and stays unacknowledged
+            do {
+                if case .assembly(let assemblyQueue) = destination, !batch.arrivedAsSpans, !batch.records.isEmpty {
+                    try await assemblyQueue.push(.batch(batch), weight: batch.weight)
+                } else {
+                    try await fanOut.deliver(batch, acknowledgement: acknowledgement(of: batch))
                 }
+            } catch {
+                return nil // cancelled: what is left is abandoned, and stays unacknowledged
             }
         }
         return nil
+    }
+
+    /// A batch's acknowledgement to the input when it goes to the outputs whole.
+    private func acknowledgement(of batch: RecordBatch) -> (BatchAcknowledgement, records: Int) {
+        (BatchAcknowledgement(token: batch.ack, outputs: batch.records.isEmpty ? 1 : outputs.count, receiver: input,
+                              settledRecords: counters.recordsSettled), batch.records.count)
+    }
+
+    /// Trace assembly: joins the parsed batches' records into traces (`TraceAssembler`) and hands the outputs what
+    /// is ready. A batch of records from several input batches settles each one's share (`SplitAcknowledgement`).
+    /// A ticker wakes it while no batch arrives, so held records go out when their wait runs out; when the parsers
+    /// end (the input ended, or shutdown), every held record goes out.
+    private func runAssembly(from queue: BoundedQueue<AssemblyInput>, to fanOut: FanOut) async -> PipelineError? {
+        defer { fanOut.finish() }
+        var assembler = TraceAssembler(settings: spec.assembly,
+                                       metrics: MetricsScope(pipeline: spec.name, stage: "assembly", kind: "assembly"))
+        let tick = Duration.nanoseconds(Int64(min(max(spec.assembly.waitNanoseconds / 4, 10_000_000), 250_000_000)))
+        func deliver(_ assembled: (batch: RecordBatch, shares: AcknowledgementShares)?) async throws {
+            guard let (batch, shares) = assembled, !batch.records.isEmpty else { return }
+            let acknowledgement = BatchAcknowledgement(token: batch.ack, outputs: outputs.count, receiver: shares)
+            try await fanOut.deliver(batch, acknowledgement: (acknowledgement, batch.records.count))
+        }
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tick)
+                    guard queue.depth.elements == 0 else { continue } // a batch on its way wakes it anyway
+                    do { try await queue.push(.tick, weight: 0) } catch { return }
+                }
+            }
+            defer { group.cancelAll() }
+            do {
+                while let item = await queue.pop() {
+                    switch item {
+                    case .batch(var batch):
+                        let (token, records) = (batch.ack, batch.records.count)
+                        let shares = assembler.assemble(&batch, now: Clock.monotonicNanoseconds) {
+                            SplitAcknowledgement(token: token, records: records, receiver: input,
+                                                 settledRecords: counters.recordsSettled)
+                        }
+                        if let shares {
+                            try await deliver((batch, shares))
+                        } else {
+                            try await fanOut.deliver(batch, acknowledgement: acknowledgement(of: batch))
+                        }
+                    case .tick:
+                        try await deliver(assembler.expire(now: Clock.monotonicNanoseconds))
+                    }
+                }
+                try await deliver(assembler.flush())
+            } catch {
+                return nil // cancelled: held and undelivered records are abandoned, and stay unacknowledged
+            }
+            return nil
+        }
     }
 
     /// Hands one output the batches of its queue (through its disk buffer, with `buffer: disk`), then flushes it.
@@ -189,6 +253,40 @@ public final class Pipeline: Service {
         }
         return failure
     }
+}
+
+/// What the assembly task is handed: a parsed batch, or a tick of the clock (held records may be due).
+enum AssemblyInput: Sendable {
+    case batch(RecordBatch)
+    case tick
+}
+
+/// Hands batches to every output's queue, each carrying its own finalizer of one shared acknowledgement: the
+/// receiver learns what became of a batch once every output settled it.
+struct FanOut: Sendable {
+    let queues: [BoundedQueue<RecordBatch>]
+    let counters: [OutputCounters]
+
+    /// Completes the records into spans (`SpanDefaults`) and queues the batch for every output; an empty batch is
+    /// settled at once. Throws when cancelled while waiting for room.
+    func deliver(_ batch: RecordBatch, acknowledgement: (BatchAcknowledgement, records: Int)) async throws {
+        let (acknowledgement, records) = acknowledgement
+        guard records > 0 else {
+            acknowledgement.finalizer(records: 0).settle(.delivered)
+            return
+        }
+        var batch = batch
+        SpanDefaults.apply(to: &batch)
+        for (queue, counter) in zip(queues, counters) {
+            var delivery = batch
+            delivery.finalizer = acknowledgement.finalizer(records: records, delivered: counter.delivered,
+                                                           deadLettered: counter.deadLettered)
+            try await queue.push(delivery, weight: batch.weight)
+        }
+    }
+
+    /// No more batches: the outputs drain their queues and end.
+    func finish() { queues.forEach { $0.finish() } }
 }
 
 /// What one output counts of the records it settled.

@@ -38,7 +38,7 @@ import TraceTailCore
         #"{"ts":"2026-01-01T00:00:00.000Z","msg":"a-root","span_id":"a-1","duration_ms":500}"#,
         #"{"ts":"2026-01-01T00:00:00.250Z","msg":"b-middle","span_id":"b-2","parent_id":"b-1","duration_ms":300}"#,
         #"{"ts":"2026-01-01T00:00:00.200Z","msg":"b-root","span_id":"b-1","duration_ms":500}"#,
-        #"{"ts":"2026-01-01T00:00:01.000Z","name":"chat","span_id":"c0ffee00c0ffee00","model":"gpt-4o-mini","prompt_tokens":18}"#,
+        #"{"ts":"2026-01-01T00:00:01.000Z","span_name":"chat","span_id":"c0ffee00c0ffee00","model":"gpt-4o-mini","prompt_tokens":18}"#,
         #"{"ts":"2026-01-01T00:00:02.500Z","msg":"chat done","span_id":"c0ffee00c0ffee00","completion_tokens":7}"#,
         #"{"msg":"zero-1","trace_id":"00000000000000000000000000000000","span_id":"0000000000000000","parent_id":"0000000000000000"}"#,
         #"{"msg":"zero-2","trace_id":"00000000000000000000000000000000","span_id":"0000000000000000","parent_id":"0000000000000000"}"#,

@@ -77,6 +77,6 @@ public struct JSONParser: Parser {
             }
         }
         if !isObject { throw JSONFieldReader.Failure(description: "expected a JSON object") }
-        failures.count(report, of: record)
+        failures.count(report, at: record.position)
     }
 }

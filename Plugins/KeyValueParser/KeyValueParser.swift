@@ -102,7 +102,7 @@ public struct KeyValueParser: Parser {
                     failures.fail(&batch.records[index], configuration.pattern == nil ? "no key=value pairs" : "the pattern does not match")
                     failed.append(index)
                 } else {
-                    failures.count(report, of: batch.records[index])
+                    failures.count(report, at: batch.records[index].position)
                 }
             }
         }

@@ -204,18 +204,6 @@ public struct FieldMapper: Sendable {
         attributeNames = names
     }
 
-    /// How a field name resolves: itself, else what follows loguru's `record.extra.`, else the last part of a
-    /// dotted key among the nested aliases.
-    private func resolve(_ key: UnsafeRawBufferPointer) -> Resolution? {
-        if let resolution = resolutions[key] { return resolution }
-        guard let dot = key.lastIndex(of: UInt8(ascii: ".")) else { return nil }
-        let prefix = Self.boundFieldsPrefix.utf8.count
-        if settings.aliases, key.count > prefix, Self.boundFieldsPrefix.utf8.elementsEqual(key[..<prefix]) {
-            return resolve(UnsafeRawBufferPointer(rebasing: key[prefix...]))
-        }
-        return nestedResolutions[UnsafeRawBufferPointer(rebasing: key[(dot + 1)...])]
-    }
-
     /// What mapping one record found that the parser reports.
     public struct Report: Sendable {
         /// The text of a time field that could not be read (the record carries it as `tracetail.time_unparsed`);
@@ -275,9 +263,21 @@ public struct FieldMapper: Sendable {
             record.pointee.attributes.reserveCapacity(8)
         }
 
+        /// How a field name resolves: itself, else what follows loguru's `record.extra.`, else the last part of a
+        /// dotted key among the nested aliases. (Here, not on the mapper: a method call through `pointee` copies it.)
+        private func resolve(_ key: UnsafeRawBufferPointer) -> Resolution? {
+            if let resolution = mapper.pointee.resolutions[key] { return resolution }
+            guard let dot = key.lastIndex(of: UInt8(ascii: ".")) else { return nil }
+            let prefix = FieldMapper.boundFieldsPrefix.utf8.count
+            if mapper.pointee.settings.aliases, key.count > prefix, FieldMapper.boundFieldsPrefix.utf8.elementsEqual(key[..<prefix]) {
+                return resolve(UnsafeRawBufferPointer(rebasing: key[prefix...]))
+            }
+            return mapper.pointee.nestedResolutions[UnsafeRawBufferPointer(rebasing: key[(dot + 1)...])]
+        }
+
         /// Adds one extracted field, borrowed from the line.
         public mutating func add(_ key: UnsafeRawBufferPointer, _ value: RawValue) {
-            guard let resolution = mapper.pointee.resolve(key) else {
+            guard let resolution = resolve(key) else {
                 return keep(key, value)
             }
             if resolution.dropped { return }

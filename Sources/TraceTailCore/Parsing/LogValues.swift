@@ -45,19 +45,21 @@ enum LogSeverity {
 
     private static func number(_ level: Int64, _ scale: Scale) -> UInt8? {
         switch (scale, level) {
-        case (.bunyan, 10..<70): return ([1, 5, 9, 13, 17, 21] as [UInt8])[Int(level / 10) - 1]
+        case (.bunyan, 10..<70): return UInt8(level / 10 - 1) * 4 + 1 // 10 → 1 (TRACE) … 60 → 21 (FATAL)
         case (.python, 5..<10): return 1
         case (.python, 10..<20): return 5
         case (.python, 20..<25): return 9
         case (.python, 25..<30): return 11
-        case (.python, 30..<60): return ([13, 17, 21] as [UInt8])[Int(level / 10) - 3]
+        case (.python, 30..<60): return UInt8(level / 10 - 3) * 4 + 13 // 30 → 13 (WARN) … 50 → 21 (FATAL)
         default: return nil
         }
     }
 
-    /// OpenTelemetry's short name for a severity number.
+    private static let names = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
+
+    /// OpenTelemetry's short name for a severity number (per record: no array is built for it).
     static func text(_ number: UInt8) -> String {
-        ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"][Int(min(max(number, 1), 24) - 1) / 4]
+        names[Int(min(max(number, 1), 24) - 1) / 4]
     }
 }
 

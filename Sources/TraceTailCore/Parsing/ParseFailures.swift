@@ -50,11 +50,12 @@ public struct ParseFailureHandler: Sendable {
     }
 
     /// Counts what mapping a record reported: an unreadable time is warned about now and then, like a failure.
-    public func count(_ report: FieldMapper.Report, of record: Record) {
+    public func count(_ report: FieldMapper.Report, at position: @autoclosure () -> SourcePosition) {
         guard let time = report.unreadableTime else { return }
         if unreadableTimes.value % 10_000 == 0 {
+            let position = position()
             context.logger.warning("cannot read a record's time; its start is the read time", metadata: [
-                "source": "\(record.position.source)", "offset": "\(record.position.offsets.lowerBound)",
+                "source": "\(position.source)", "offset": "\(position.offsets.lowerBound)",
                 "time": "\(time)",
                 "unreadable_so_far": "\(unreadableTimes.value + 1)",
             ])

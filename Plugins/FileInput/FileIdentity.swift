@@ -43,9 +43,13 @@ struct FileIdentity: Hashable, Sendable {
             let hash = String(prefixHash, radix: 16)
             return distinguished ? "fp:\(hash)@\(device):\(inode)" : "fp:\(hash)"
         case .inode:
-            return "ino:\(device):\(inode)"
+            return inodeKey
         }
     }
+
+    /// The key the file had while it was shorter than a fingerprint: a file that grew past it while TraceTail was
+    /// stopped is found under this key (confirmed by the first bytes it had then).
+    var inodeKey: String { "ino:\(device):\(inode)" }
 
     /// Whether `prefix` (a file's first bytes now) starts with the bytes this identity hashed.
     func confirmed(by prefix: [UInt8]) -> Bool {

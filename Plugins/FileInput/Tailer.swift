@@ -274,7 +274,7 @@ struct Tailer {
             }
         }
         var offset: UInt64 = 0
-        if let checkpoint = book.checkpoint(identity.key), checkpoint.confirmed(by: prefix) {
+        if let checkpoint = book.checkpoint(identity.key) ?? book.checkpoint(identity.inodeKey), checkpoint.confirmed(by: prefix) {
             offset = checkpoint.offset <= size ? checkpoint.offset : 0
         } else if file.seenAtStartup && configuration.startAt == .end {
             offset = size

@@ -340,18 +340,29 @@ struct Tailer {
         book.open(original.stream, identity: original.identity, path: original.path, committed: 0)
     }
 
-    /// Finds the copy of a truncated file — a file not followed that starts with every first byte read of the
-    /// original and holds at least as much as was read — and makes it the reader of the original's content.
+    /// Finds the copy of a truncated file — a file not followed whose first bytes are those read of the original —
+    /// and, when it holds at least as much as was read, makes it the reader of the original's content; a shorter
+    /// copy holds only what was delivered already, and is followed from its end.
     private mutating func takeOverCopy(of original: FollowedFile) -> FollowedFile? {
         guard original.readOffset > 0, !original.prefix.isEmpty else { return nil }
         let candidates = files.filter { !$0.claimed }.map { ($0.path, InodeKey($0)) }
             + Self.inodes(in: directory(of: original.path)).map { ($0.value, InodeKey(device: original.device, inode: $0.key)) }
         let followed = Set(files.filter(\.claimed).map { InodeKey($0) })
         for (path, key) in candidates where !followed.contains(key) && key != InodeKey(original) {
-            guard let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes),
-                  prefix.starts(with: original.prefix) else { continue }
+            guard let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes), !prefix.isEmpty,
+                  prefix.starts(with: original.prefix) || original.prefix.starts(with: prefix) else { continue }
             var info = stat()
-            guard stat(path, &info) == 0, InodeKey(info) == key, UInt64(info.st_size) >= original.readOffset else { continue }
+            guard stat(path, &info) == 0, InodeKey(info) == key else { continue }
+            if UInt64(info.st_size) < original.readOffset {
+                // A copy made before what was read since: all of it was delivered from the original.
+                if let file = files.first(where: { !$0.claimed && InodeKey($0) == key }), file.descriptor != nil {
+                    var identity = FileIdentity(prefix: prefix, device: key.device, inode: key.inode,
+                                                fingerprintBytes: configuration.fingerprintBytes)
+                    identity.distinguished = identity.certainty == .fingerprint
+                    _ = open(file, identity: identity, prefix: prefix, at: UInt64(info.st_size))
+                }
+                continue
+            }
             let copy = FollowedFile(copyOf: original, path: path, device: key.device, inode: key.inode)
             copy.descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard copy.descriptor ?? -1 >= 0 else { continue }

@@ -79,7 +79,7 @@ enum CollectorPayload {
         "gen_ai.request.model", "gen_ai.provider.name", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
         "gen_ai.usage.reasoning.output_tokens", "gen_ai.request.temperature", "gen_ai.request.max_tokens",
         "gen_ai.request.top_p", "gen_ai.request.stream", "gen_ai.request.seed", "gen_ai.request.stop_sequences",
-        "langwatch.user.id", "langwatch.thread.id", "langwatch.customer.id", "langwatch.labels",
+        "langwatch.user.id", "langwatch.thread.id", "gen_ai.conversation.id", "langwatch.customer.id", "langwatch.labels",
         "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "langwatch.tokens_estimated",
         "gen_ai.response.time_to_first_chunk", "langwatch.rag.contexts", "langwatch.evaluations", "langwatch.expected_output",
     ]
@@ -102,11 +102,11 @@ enum CollectorPayload {
             body("spans") { $0.array(records) { span(&$0, $1) } }
             body("metadata") { writer in
                 writer.object { metadata in
-                    for (field, attribute) in [("user_id", "langwatch.user.id"), ("thread_id", "langwatch.thread.id"),
-                                               ("customer_id", "langwatch.customer.id")] {
-                        if let value = records.lazy.compactMap({ $0.attributes[attribute] }).first, case .string(let text) = value {
-                            metadata.string(field, text)
-                        }
+                    for (field, names) in [("user_id", ["langwatch.user.id"]),
+                                           ("thread_id", ["langwatch.thread.id", "gen_ai.conversation.id"]),
+                                           ("customer_id", ["langwatch.customer.id"])] {
+                        let values = records.lazy.flatMap { record in names.lazy.compactMap { record.attributes[$0] } }
+                        if case .string(let text)? = values.first { metadata.string(field, text) }
                     }
                     let labels = records.flatMap { record -> [String] in
                         guard case .array(let items)? = record.attributes["langwatch.labels"] else { return [] }

@@ -19,10 +19,11 @@ public final class OTLPOutput: GatheringOutput {
         public var bearerSecret: Secret?
         public var serviceName = "tracetail"
         public var resource: [String: String] = [:]
+        public var conventions = SpanConventions.standard
         public var http = HTTPSettings()
 
         enum CodingKeys: String, CodingKey {
-            case endpoint, encoding, resource
+            case endpoint, encoding, resource, conventions
             case bearerSecret = "bearer_secret"
             case bearerSecretFile = "bearer_secret_file"
             case serviceName = "service_name"
@@ -38,6 +39,7 @@ public final class OTLPOutput: GatheringOutput {
             bearerSecret = try container.decodeSecret(.bearerSecret, file: .bearerSecretFile)
             try container.decode(.serviceName, into: &serviceName)
             try container.decode(.resource, into: &resource)
+            try container.decode(.conventions, into: &conventions)
             var defaults = HTTPSettings()
             if endpoint.contains("/api/ingest/otel/") {
                 // 60 requests a minute: few, large requests.
@@ -63,6 +65,8 @@ public final class OTLPOutput: GatheringOutput {
         PluginOption("bearer_secret_file", "path", default: "none", "Read the bearer secret from this file (a mounted Kubernetes secret)."),
         PluginOption("service_name", "string", default: "tracetail", "The service.name resource attribute."),
         PluginOption("resource", "mapping", default: "{}", "More resource attributes (host.name is added)."),
+        PluginOption("conventions", "list of " + SpanConventions.Name.choices, default: "[genai, langwatch]",
+                     "The conventions whose attributes are written besides the record's own; openinference adds input.value, output.value, openinference.span.kind and llm.* for Arize Phoenix."),
     ] + HTTPSettings.options
 
     public let accumulator: RecordAccumulator
@@ -100,9 +104,11 @@ struct OTLPEncoding: Sendable {
     func encode(_ records: RecordSelection) -> (body: ByteBuffer, contentType: String) {
         switch configuration.encoding {
         case .json:
-            return (OTLPJSON.request(records, resource: resource, scope: OTLPScope()), "application/json")
+            return (OTLPJSON.request(records, resource: resource, scope: OTLPScope(), conventions: configuration.conventions),
+                    "application/json")
         case .protobuf:
-            return (OTLPProtobuf.request(records, resource: resource, scope: OTLPScope()), "application/x-protobuf")
+            return (OTLPProtobuf.request(records, resource: resource, scope: OTLPScope(), conventions: configuration.conventions),
+                    "application/x-protobuf")
         }
     }
 

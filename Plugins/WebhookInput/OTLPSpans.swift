@@ -113,7 +113,7 @@ enum OTLPSpans {
             case ("langwatch.labels", .string(let text)):
                 record.attributes[key] = (try? JSONReader.parse(Array(text.utf8))).map(JSONFlattener.attribute) ?? value
             case ("error.message", _) where record.status != .unset: break // the status carries it
-            default: record.attributes[key] = value
+            default: record.setAttribute(reading: key, value) // older conventions' names read as today's
             }
         }
         for (key, json) in resource where record.attributes[key] == nil {

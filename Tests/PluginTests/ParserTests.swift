@@ -92,7 +92,7 @@ func attributes(_ record: Record) -> [String] {
         let record = records.records[0]
         #expect(record.startTime == 1_767_225_600_000_000_000)
         #expect(attributes(record) == [#"log.severity_text="INFO""#, "log.severity_number=9", #"gen_ai.request.model="gpt-4o""#,
-                                       "gen_ai.usage.input_tokens=12", #"note="a b""#])
+                                       "gen_ai.usage.input_tokens=12", #"note="a b""#, #"gen_ai.operation.name="chat""#])
         #expect(records.records[1].parseError == "the pattern does not match")
     }
 
@@ -167,7 +167,7 @@ func attributes(_ record: Record) -> [String] {
         let yaml = #"[ { type: kv, pattern: '^(?<level>\w+) (?<payload>\{.*\})$' }, { type: json, field: payload } ]"#
         let records = try parse([#"INFO {"model":"gpt-4o","usage":{"total":3}}"#], with: yaml)
         #expect(attributes(records.records[0]) == [#"log.severity_text="INFO""#, "log.severity_number=9", #"gen_ai.request.model="gpt-4o""#,
-                                                   "usage.total=3"])
+                                                   "usage.total=3", #"gen_ai.operation.name="chat""#])
     }
 
     @Test func deadLetterPolicyWritesTheLineAndRemovesIt() throws {

@@ -32,8 +32,9 @@ func mapped(_ fields: [(String, FieldValue)], settings: ParserSettings = ParserS
         ("finish_reasons", .json(#"["stop","length"]"#), "gen_ai.response.finish_reasons", .array([.string("stop"), .string("length")])),
         ("user", .string("u-1"), "langwatch.user.id", .string("u-1")),
         ("user_id", .int(42), "langwatch.user.id", .string("42")),
-        ("thread_id", .string("th-7"), "langwatch.thread.id", .string("th-7")),
-        ("conversation_id", .string("c-9"), "langwatch.thread.id", .string("c-9")),
+        ("thread_id", .string("th-7"), "gen_ai.conversation.id", .string("th-7")),
+        ("conversation_id", .string("c-9"), "gen_ai.conversation.id", .string("c-9")),
+        ("session_id", .string("s-1"), "gen_ai.conversation.id", .string("s-1")),
         ("customer_id", .string("acme"), "langwatch.customer.id", .string("acme")),
         ("labels", .json(#"["a","b"]"#), "langwatch.labels", .array([.string("a"), .string("b")])),
         ("labels", .string("a, b"), "langwatch.labels", .array([.string("a"), .string("b")])),
@@ -76,7 +77,7 @@ func mapped(_ fields: [(String, FieldValue)], settings: ParserSettings = ParserS
         #expect(record.output == .json(.object([("role", .string("assistant")), ("content", .string("yo"))])))
         #expect(record.name == "call")
         #expect(record.type == .agent)
-        #expect(record.attributes.isEmpty)
+        #expect(record.attributes == Attributes([("gen_ai.operation.name", .string("invoke_agent"))])) // from the type
     }
 
     @Test func errorsWithStackTraces() {

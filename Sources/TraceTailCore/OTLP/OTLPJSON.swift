@@ -6,7 +6,8 @@ import NIOCore
 /// (swift-protobuf's JSON encoder writes ids as base64 and enums as names, which OTLP/JSON does not accept.)
 public enum OTLPJSON {
     public static func request(
-        _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
+        _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope,
+        conventions: SpanConventions = .standard
     ) -> ByteBuffer {
         OutputBuffer.byteBuffer(expected: 800 * records.count + 256) { output in
             var writer = JSONWriter(output: output)
@@ -26,7 +27,7 @@ public enum OTLPJSON {
                                         }
                                         scopeSpans("spans") { writer in
                                             writer.array { list in
-                                                groups.forEach(in: group, records) { record in list.element { span(&$0, record) } }
+                                                groups.forEach(in: group, records) { record in list.element { span(&$0, record, conventions) } }
                                             }
                                         }
                                     }
@@ -42,7 +43,7 @@ public enum OTLPJSON {
 
     /// One span. The hot path of the JSON encoding: fixed text between the values is written as whole literals
     /// (member names, punctuation) rather than member by member.
-    static func span(_ writer: inout JSONWriter, _ record: Record) {
+    static func span(_ writer: inout JSONWriter, _ record: Record, _ conventions: SpanConventions) {
         writer.raw(#"{"traceId":"#)
         if let trace = record.traceID { writer.hexString(trace.high, trace.low) } else { writer.raw(#""""#) }
         writer.raw(#","spanId":"#)
@@ -62,7 +63,7 @@ public enum OTLPJSON {
         writer.quoted(record.endTime ?? start)
         writer.raw(#","attributes":["#)
         var first = true
-        SpanAttributes.forEach(record) { key, value in
+        SpanAttributes.forEach(record, conventions) { key, value in
             if !first { writer.raw(",") }
             first = false
             keyValue(&writer, key, value)

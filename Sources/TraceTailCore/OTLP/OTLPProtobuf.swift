@@ -4,7 +4,8 @@ import NIOCore
 /// `ResourceGroups`), with the same content as `OTLPJSON`, straight into bytes (the webhook's OTLP receiver reads with `ProtobufReader`; tests check both against swift-protobuf).
 public enum OTLPProtobuf {
     public static func request(
-        _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
+        _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope,
+        conventions: SpanConventions = .standard
     ) -> ByteBuffer {
         OutputBuffer.byteBuffer(expected: 512 * records.count + 256) { output in
             var writer = ProtobufWriter(output: output)
@@ -19,7 +20,7 @@ public enum OTLPProtobuf {
                             instrumentation.string(1, scope.name)
                             instrumentation.string(2, scope.version)
                         }
-                        groups.forEach(in: group, records) { span(&scopeSpans, $0) } // borrowed, not copied
+                        groups.forEach(in: group, records) { span(&scopeSpans, $0, conventions) } // borrowed, not copied
                     }
                 }
             }
@@ -28,7 +29,7 @@ public enum OTLPProtobuf {
     }
 
     /// ScopeSpans.spans (2): one Span.
-    static func span(_ writer: inout ProtobufWriter, _ record: Record) {
+    static func span(_ writer: inout ProtobufWriter, _ record: Record, _ conventions: SpanConventions) {
         writer.message(2, expected: 2) { span in
             if let trace = record.traceID { span.words(1, trace.high, trace.low) }
             if let id = record.spanID { span.words(2, id.value) }
@@ -38,7 +39,7 @@ public enum OTLPProtobuf {
             let start = record.startTime ?? record.observedTime
             span.fixed64(7, start)
             span.fixed64(8, record.endTime ?? start)
-            SpanAttributes.forEach(record) { keyValue(&span, 9, $0, $1) }
+            SpanAttributes.forEach(record, conventions) { keyValue(&span, 9, $0, $1) }
             switch record.status {
             case .unset: break
             case .ok: span.message(15) { $0.varint(3, 1) }

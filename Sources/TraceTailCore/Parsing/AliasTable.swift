@@ -11,11 +11,16 @@ enum AliasTable {
         let nested: Bool
         /// Who writes these names, for the README.
         let writers: String
+        /// The names are attributes of an older convention (older GenAI conventions, OpenInference, OpenLLMetry): the
+        /// webhook's OTLP relay renames them too (`AliasTable.current`).
+        let deprecated: Bool
 
-        init(_ fields: [String], _ target: FieldMapper.Target<String>, nested: Bool = false, _ writers: String) {
+        init(_ fields: [String], _ target: FieldMapper.Target<String>, nested: Bool = false, deprecated: Bool = false,
+             _ writers: String) {
             self.fields = fields
             self.target = target
             self.nested = nested
+            self.deprecated = deprecated
             self.writers = writers
         }
     }
@@ -75,15 +80,48 @@ enum AliasTable {
             "`max_output_tokens`: OpenAI Responses"),
         Row(["finish_reason", "finish_reasons", "stop_reason"], .attribute("gen_ai.response.finish_reasons", .stringArray),
             "`stop_reason`: Anthropic"),
+        Row(["seed"], .attribute("gen_ai.request.seed", .int), nested: true, "request parameters, also nested"),
+        Row(["top_k"], .attribute("gen_ai.request.top_k", .double), nested: true, "request parameters, also nested"),
+        Row(["stop", "stop_sequences"], .attribute("gen_ai.request.stop_sequences", .stringArray),
+            "`stop`: OpenAI requests; `stop_sequences`: Anthropic requests"),
+        Row(["output_type"], .attribute("gen_ai.output.type", .string), "your own logs (`text`, `json`, `image`, `speech`)"),
+        Row(["response_id"], .attribute("gen_ai.response.id", .string), "your own logs"),
+        Row(["tool", "tool_name"], .attribute("gen_ai.tool.name", .string), "your own logs (structlog's bound `tool=`)"),
+        Row(["tool_call_id", "tool_use_id"], .attribute("gen_ai.tool.call.id", .string),
+            "OpenAI (`tool_call_id`), Anthropic (`tool_use_id`)"),
+        Row(["agent", "agent_name"], .attribute("gen_ai.agent.name", .string), "your own logs"),
+        Row(["agent_id", "assistant_id"], .attribute("gen_ai.agent.id", .string), "`assistant_id`: OpenAI Assistants"),
         Row(["user", "user_id", "end_user"], .attribute("langwatch.user.id", .string), "`end_user`: LiteLLM"),
-        Row(["thread_id", "conversation_id"], .attribute("langwatch.thread.id", .string), "your own logs"),
+        Row(["conversation_id", "thread_id", "session_id"], .attribute("gen_ai.conversation.id", .string),
+            "your own logs; LangWatch's thread id too (`langwatch.thread.id` from the `langwatch` conventions)"),
         Row(["customer_id"], .attribute("langwatch.customer.id", .string), "your own logs"),
         Row(["labels", "request_tags"], .attribute("langwatch.labels", .stringArray), "`request_tags`: LiteLLM"),
-        Row(["gen_ai.system"], .attribute("gen_ai.provider.name", .string), "older GenAI conventions"),
-        Row(["gen_ai.usage.prompt_tokens"], .attribute("gen_ai.usage.input_tokens", .int), "older GenAI conventions"),
-        Row(["gen_ai.usage.completion_tokens"], .attribute("gen_ai.usage.output_tokens", .int), "older GenAI conventions"),
-        Row(["gen_ai.usage.reasoning_tokens"], .attribute("gen_ai.usage.reasoning.output_tokens", .int), "older GenAI conventions"),
-        Row(["gen_ai.openai.request.seed"], .attribute("gen_ai.request.seed", .int), "older GenAI conventions"),
+
+        // Names of older conventions: read on input (logs and the webhook's OTLP relay), written as today's.
+        Row(["gen_ai.system", "llm.provider", "llm.system"], .attribute("gen_ai.provider.name", .string), deprecated: true,
+            "older GenAI conventions (`gen_ai.system`), OpenInference (`llm.*`)"),
+        Row(["gen_ai.usage.prompt_tokens", "llm.token_count.prompt"], .attribute("gen_ai.usage.input_tokens", .int),
+            deprecated: true, "older GenAI conventions and OpenLLMetry; OpenInference"),
+        Row(["gen_ai.usage.completion_tokens", "llm.token_count.completion"], .attribute("gen_ai.usage.output_tokens", .int),
+            deprecated: true, "as above"),
+        Row(["gen_ai.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning"],
+            .attribute("gen_ai.usage.reasoning.output_tokens", .int), deprecated: true, "OpenLLMetry; OpenInference"),
+        Row(["gen_ai.usage.cache_read_input_tokens", "llm.token_count.prompt_details.cache_read"],
+            .attribute("gen_ai.usage.cache_read.input_tokens", .int), deprecated: true, "OpenLLMetry; OpenInference"),
+        Row(["gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write"],
+            .attribute("gen_ai.usage.cache_creation.input_tokens", .int), deprecated: true, "OpenLLMetry; OpenInference"),
+        Row(["gen_ai.openai.request.seed"], .attribute("gen_ai.request.seed", .int), deprecated: true, "older GenAI conventions"),
+        Row(["llm.model_name"], .attribute("gen_ai.request.model", .string), deprecated: true, "OpenInference"),
+        Row(["llm.request.type"], .operation(.openLLMetryRequestType), deprecated: true, "OpenLLMetry"),
+        Row(["gen_ai.prompt", "input.value", "traceloop.entity.input"], .input, deprecated: true,
+            "older GenAI conventions (`gen_ai.prompt`, JSON text), OpenInference, OpenLLMetry"),
+        Row(["gen_ai.completion", "output.value", "traceloop.entity.output"], .output, deprecated: true, "as above"),
+        Row(["openinference.span.kind", "traceloop.span.kind"], .spanType, deprecated: true,
+            "OpenInference (`LLM`, `CHAIN`, `TOOL`, `AGENT`, `RETRIEVER`, `EMBEDDING`, …), OpenLLMetry (`workflow`, `task`, `agent`, `tool`)"),
+        Row(["session.id"], .attribute("gen_ai.conversation.id", .string), deprecated: true, "OpenInference"),
+        Row(["tool.name"], .attribute("gen_ai.tool.name", .string), deprecated: true, "OpenInference; a nested `tool` object"),
+        Row(["agent.name"], .attribute("gen_ai.agent.name", .string), deprecated: true, "OpenInference; a nested `agent` object"),
+        Row(["traceloop.workflow.name"], .attribute("gen_ai.workflow.name", .string), deprecated: true, "OpenLLMetry"),
 
         // The logger that wrote the line: attributes, never the span name.
         Row(["name", "logger", "logger_name", "record.name", "log.logger"], .attribute("logger.name", .string),
@@ -101,12 +139,23 @@ enum AliasTable {
         Row(["lineno", "line", "record.line", "source.line", "src.line"], .attribute("code.line.number", .int), "as above"),
     ]
 
+    /// What an attribute name of an older convention is today (`gen_ai.system` → `gen_ai.provider.name`), or nil
+    /// when the name is no older convention's. The webhook's OTLP relay reads relayed spans with it
+    /// (`Record.setAttribute(reading:_:)`); parsers read the same rows as aliases.
+    static func current(_ deprecated: String) -> FieldMapper.Target<String>? {
+        deprecatedNames[deprecated]
+    }
+
+    private static let deprecatedNames: [String: FieldMapper.Target<String>] = Dictionary(
+        uniqueKeysWithValues: rows.filter(\.deprecated).flatMap { row in row.fields.map { ($0, row.target) } })
+
     /// The README's alias table, in Markdown.
     static var markdown: String {
         var text = "| log field | becomes | written by |\n|---|---|---|\n"
         for row in rows {
             var names = row.fields.map { "`\($0)`" }.joined(separator: ", ")
             if row.nested { names += " (also nested)" }
+            if row.deprecated { names += " (older conventions)" }
             text += "| \(names) | \(row.target.summary) | \(row.writers) |\n"
         }
         return text
@@ -121,7 +170,7 @@ extension FieldMapper.Target where Name == String {
         case .traceID, .spanID, .parentSpanID:
             return "the span's \(self == .traceID ? "trace" : self == .spanID ? "span" : "parent span") id: W3C hex as it is, anything else hashed into a valid id"
         case .name: return "the span name"
-        case .message: return "the span name, unless operation and model give `{operation} {model}` (then attribute `message`)"
+        case .message: return "the span name, unless the log names the operation and its subject gives `{operation} {model}` (or tool, agent: then attribute `message`)"
         case .startTime: return "start time: RFC 3339 / ISO 8601 (`T` or space, `.` or `,` fractions, `Z`, `UTC`, offsets), RFC 1123, epoch s/ms/µs/ns by magnitude; unreadable: `tracetail.time_unparsed`"
         case .endTime: return "end time, read like the start time"
         case .duration(let unit): return "end time = start + duration (\(unit == 1_000_000 ? "ms" : "\(unit) ns"))"
@@ -130,7 +179,7 @@ extension FieldMapper.Target where Name == String {
         case .error: return "error status with `exception.type`/`message`/`stacktrace`; `\"\"`, `false`, `0`, `[]`, `{}`, `nil` are no error; `true` takes the message from elsewhere"
         case .stacktrace: return "`exception.stacktrace` and the status' stack trace; a Python traceback or `Type: message` first line gives `exception.type` and `exception.message`"
         case .cost: return "the span cost (USD)"
-        case .spanType: return "span type"
+        case .spanType: return "span type (`llm`, `chain`, `tool`, `agent`, `rag`, …; also OpenInference's and OpenLLMetry's kinds: `retriever` → `rag`, `embedding` → `llm`, `evaluator` → `evaluation`)"
         case .severity(let scale):
             return "`log.severity_text` (TRACE … FATAL) and `log.severity_number` (OpenTelemetry 1–24)\(scale.summary); ERROR and above make the status an error"
         case .caller: return "`code.file.path`, and `code.line.number` when it ends in `:42`"

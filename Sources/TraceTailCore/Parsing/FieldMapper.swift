@@ -90,6 +90,7 @@ public struct FieldMapper: Sendable {
         let typed: [(Coercion, [String])] = [
             (.string, ["gen_ai.request.model", "gen_ai.response.model", "gen_ai.response.id", "gen_ai.conversation.id",
                        "gen_ai.agent.id", "gen_ai.agent.name", "gen_ai.tool.name", "gen_ai.tool.call.id",
+                       "gen_ai.data_source.id", "gen_ai.workflow.name",
                        "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.output.type",
                        "langwatch.user.id", "langwatch.thread.id", "langwatch.customer.id"]),
             (.double, ["gen_ai.request.temperature", "gen_ai.request.top_p", "gen_ai.request.top_k",
@@ -122,8 +123,12 @@ public struct FieldMapper: Sendable {
         let rawValue: UInt8
         /// A model or token counts: an `llm` span.
         static let llm = Marks(rawValue: 1)
-        /// The operation, which names a span together with the model.
+        /// The operation, which names a span together with its subject (model, tool, agent) and gives its type.
         static let operation = Marks(rawValue: 2)
+        /// A tool's name: a `tool` span unless something says otherwise.
+        static let tool = Marks(rawValue: 4)
+        /// An agent's name: an `agent` span unless something says otherwise.
+        static let agent = Marks(rawValue: 8)
 
         init(rawValue: UInt8) { self.rawValue = rawValue }
 
@@ -131,7 +136,9 @@ public struct FieldMapper: Sendable {
             switch target {
             case .attribute("gen_ai.request.model", _)?, .attribute("gen_ai.usage.input_tokens", _)?,
                  .attribute("gen_ai.usage.output_tokens", _)?: self = .llm
-            case .attribute("gen_ai.operation.name", _)?, .operation?: self = .operation
+            case .attribute("gen_ai.operation.name", _)?, .operation?, .spanType?: self = .operation
+            case .attribute("gen_ai.tool.name", _)?: self = .tool
+            case .attribute("gen_ai.agent.name", _)?: self = .agent
             default: self = []
             }
         }
@@ -367,8 +374,9 @@ public struct FieldMapper: Sendable {
                 guard case .double(let amount)? = FieldMapper.coerce(value, .double) else { return false }
                 record.pointee.cost = amount
             case .spanType:
-                guard let text = value.materialized().text, let type = SpanType(rawValue: text.lowercased()) else { return false }
-                explicitType = type
+                guard let text = value.materialized().text, let read = SpanType.reading(text) else { return false }
+                explicitType = read.type
+                if let operation = read.operation { set(.operationName, .string(operation)) }
             case .severity(let scale):
                 guard let number = LogSeverity.number(value, scale) else { return false }
                 severity = max(severity, number)
@@ -412,19 +420,27 @@ public struct FieldMapper: Sendable {
                 let (end, overflow) = start.addingReportingOverflow(duration)
                 record.endTime = overflow ? start : end
             }
+            // The operation the log names (looked up only when a field may have set it).
+            var operation: String?
+            if marks.contains(.operation) || earlierAttributes,
+               case .string(let named)? = record.attributes[GenAIOperation.attribute] {
+                operation = named
+            }
             if record.type == nil {
-                let llm = marks.contains(.llm) || earlierAttributes && (record.attributes["gen_ai.request.model"] != nil
-                    || record.attributes["gen_ai.usage.input_tokens"] != nil
-                    || record.attributes["gen_ai.usage.output_tokens"] != nil)
-                record.type = mapper.pointee.settings.spanType ?? explicitType ?? (llm ? .llm : nil)
+                record.type = mapper.pointee.settings.spanType ?? explicitType ?? inferredType(record, operation)
+            }
+            // A name of the log's own wins over the one the conventions give: `span_name`, then the message unless
+            // the log names the operation (as SDK responses logged whole do).
+            let named = operation != nil
+            if operation == nil, let derived = GenAIOperation.operation(of: record.type, input: record.input) {
+                operation = derived
+                record.attributes[GenAIOperation.attribute] = .string(derived)
             }
             if record.name == nil {
-                if marks.contains(.operation) || earlierAttributes,
-                   case .string(let operation)? = record.attributes["gen_ai.operation.name"],
-                   case .string(let name)? = record.attributes["gen_ai.request.model"] {
-                    record.name = "\(operation) \(name)"
-                    if let message { record.attributes["message"] = .string(message) }
-                } else if let message {
+                if let operation, named || message == nil {
+                    record.name = GenAIOperation.spanName(record.attributes) ?? message ?? operation
+                    if let message, record.name != message { record.attributes["message"] = .string(message) }
+                } else {
                     record.name = message
                 }
             } else if let message {
@@ -433,6 +449,19 @@ public struct FieldMapper: Sendable {
             if failure.failed || failure.stacktrace != nil || severity >= LogSeverity.error {
                 describeFailure(&record)
             }
+        }
+
+        /// The type the fields tell: that of the operation the log names, else `llm` for a model or token counts,
+        /// `tool` for a tool's name, `agent` for an agent's name; nil for none.
+        private func inferredType(_ record: Record, _ operation: String?) -> SpanType? {
+            if let operation, let type = GenAIOperation.spanType(operation) { return type }
+            let llm = marks.contains(.llm) || earlierAttributes && (record.attributes["gen_ai.request.model"] != nil
+                || record.attributes["gen_ai.usage.input_tokens"] != nil
+                || record.attributes["gen_ai.usage.output_tokens"] != nil)
+            if llm { return .llm }
+            if marks.contains(.tool) || earlierAttributes && record.attributes["gen_ai.tool.name"] != nil { return .tool }
+            if marks.contains(.agent) || earlierAttributes && record.attributes["gen_ai.agent.name"] != nil { return .agent }
+            return nil
         }
 
         /// `exception.type`, `exception.message` and `exception.stacktrace`, and an error status when an error field
@@ -555,10 +584,19 @@ public struct FieldMapper: Sendable {
         }
     }
 
-    /// Text stays text; JSON becomes a JSON value (chat messages, objects).
+    /// Text stays text; JSON becomes a JSON value (chat messages, objects), also JSON text of an array or object
+    /// in a string (as logfmt and OTLP attributes carry it).
     static func payload(_ value: FieldValue) -> SpanPayload {
-        if case .json(let text) = value, let parsed = try? JSONReader.parse(Array(text.utf8)) {
-            return .json(parsed)
+        switch value {
+        case .json(let text):
+            if let parsed = try? JSONReader.parse(Array(text.utf8)) { return .json(parsed) }
+        case .string(let text) where text.hasPrefix("[") || text.hasPrefix("{"):
+            switch try? JSONReader.parse(Array(text.utf8)) {
+            case let parsed? where parsed.items != nil: return .json(parsed)
+            case let parsed?: if case .object = parsed { return .json(parsed) }
+            case nil: break
+            }
+        default: break
         }
         return .text(value.text ?? "")
     }

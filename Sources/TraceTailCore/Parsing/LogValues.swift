@@ -71,6 +71,8 @@ enum OperationValues: UInt8, Sendable {
     case anthropicType
     /// LiteLLM's `call_type`: `completion`, `acompletion`, `embedding`, `aembedding`, `text_completion`, ….
     case liteLLMCallType
+    /// OpenLLMetry's `llm.request.type`: `chat`, `completion`, `embedding`.
+    case openLLMetryRequestType
 
     private var table: [(value: StaticString, operation: String)] {
         switch self {
@@ -81,6 +83,8 @@ enum OperationValues: UInt8, Sendable {
         case .liteLLMCallType:
             return [("completion", "chat"), ("acompletion", "chat"), ("embedding", "embeddings"), ("aembedding", "embeddings"),
                     ("text_completion", "text_completion"), ("atext_completion", "text_completion")]
+        case .openLLMetryRequestType:
+            return [("chat", "chat"), ("completion", "text_completion"), ("embedding", "embeddings")]
         }
     }
 
@@ -90,8 +94,28 @@ enum OperationValues: UInt8, Sendable {
         return table.first { ByteNumbers.equals(bytes, $0.value) }?.operation
     }
 
+    /// The operation a text value tells, or nil.
+    func operation(_ text: String) -> String? {
+        table.first { $0.value.description == text }?.operation
+    }
+
     var summary: String {
         table.map { "`\($0.value)` → `\($0.operation)`" }.joined(separator: ", ")
+    }
+}
+
+extension SpanType {
+    /// A span type as logs and other conventions name it, in any case: LangWatch's types, OpenInference's span kinds
+    /// and OpenLLMetry's `traceloop.span.kind`. An embedding is an `llm` span whose operation is `embeddings`.
+    static func reading(_ text: String) -> (type: SpanType, operation: String?)? {
+        let name = text.lowercased()
+        if let type = SpanType(rawValue: name) { return (type, nil) }
+        switch name {
+        case "retriever", "retrieval": return (.rag, nil)
+        case "embedding", "embeddings": return (.llm, "embeddings")
+        case "evaluator": return (.evaluation, nil)
+        default: return nil
+        }
     }
 }
 

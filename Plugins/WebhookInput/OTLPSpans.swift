@@ -4,7 +4,8 @@ import TraceTailCore
 /// Reads an OTLP/HTTP trace export (protobuf, or JSON as proto3's JSON mapping reads it) into span records, so that any
 /// OpenTelemetry SDK exporter can use the sidecar as its endpoint. LangWatch's own attributes
 /// (`langwatch.span.type`, `langwatch.input`/`output`, `langwatch.span.cost`, `langwatch.labels`) go back to the
-/// span fields they came from, so that outputs write them once; resource attributes are kept on each span.
+/// span fields they came from, so that outputs write them once; resource attributes are kept on each span, events
+/// as the record's events (links and dropped counts are not kept).
 /// Protobuf is read straight from the wire format; each record keeps its span's bytes (or JSON text) as raw.
 enum OTLPSpans {
     /// One span as the export carries it, whichever encoding it came in.
@@ -21,6 +22,7 @@ enum OTLPSpans {
         var attributes: [(key: String, value: JSONValue)] = []
         var statusCode: Int64 = 0
         var statusMessage = ""
+        var events: [(name: String, time: UInt64, attributes: [(key: String, value: JSONValue)])] = []
     }
 
     static func records(protobuf body: [UInt8], source: String) throws(RequestError) -> RecordBatch {
@@ -138,6 +140,9 @@ enum OTLPSpans {
             record.attributes[key] = attribute(json)
         }
         if record.type == nil { record.type = span.isClient ? .llm : .span }
+        record.events = span.events.map { event in
+            SpanEvent(name: event.name, time: event.time, attributes: Attributes(event.attributes.map { ($0.key, attribute($0.value)) }))
+        }
     }
 
     /// `langwatch.input`/`output` hold a TypedValue as JSON text; other text is the payload itself.
@@ -180,6 +185,18 @@ enum OTLPSpans {
             case 7: span.start = try fields.fixed64(field)
             case 8: span.end = try fields.fixed64(field)
             case 9: span.attributes.append(try keyValue(try fields.message(field)))
+            case 11:                                                                    // Event
+                var event = (name: "", time: UInt64(0), attributes: [(key: String, value: JSONValue)]())
+                var message = try fields.message(field)
+                while let field = try message.next() {
+                    switch field.number {
+                    case 1: event.time = try message.fixed64(field)
+                    case 2: event.name = try message.string(field)
+                    case 3: event.attributes.append(try keyValue(try message.message(field)))
+                    default: try message.skip(field)
+                    }
+                }
+                span.events.append(event)
             case 15:
                 var status = try fields.message(field)
                 while let field = try status.next() {
@@ -260,6 +277,7 @@ enum OTLPSpans {
         static let name = ProtoField("name"), kind = ProtoField("kind"), attributes = ProtoField("attributes")
         static let startTime = ProtoField("start_time_unix_nano"), endTime = ProtoField("end_time_unix_nano")
         static let status = ProtoField("status"), code = ProtoField("code"), message = ProtoField("message")
+        static let events = ProtoField("events"), time = ProtoField("time_unix_nano")
         static let key = ProtoField("key"), value = ProtoField("value"), values = ProtoField("values")
         static let stringValue = ProtoField("string_value"), boolValue = ProtoField("bool_value"), intValue = ProtoField("int_value")
         static let doubleValue = ProtoField("double_value"), arrayValue = ProtoField("array_value")
@@ -298,6 +316,11 @@ enum OTLPSpans {
         span.start = UInt64(bitPattern: try ProtoJSON.integer(item[Field.startTime], Field.startTime) ?? 0)
         span.end = UInt64(bitPattern: try ProtoJSON.integer(item[Field.endTime], Field.endTime) ?? 0)
         span.attributes = try keyValues(item[Field.attributes])
+        for event in try list(item[Field.events], Field.events) {
+            span.events.append((name: event[Field.name]?.keptText ?? "",
+                                time: UInt64(bitPattern: try ProtoJSON.integer(event[Field.time], Field.time) ?? 0),
+                                attributes: try keyValues(event[Field.attributes])))
+        }
         if let status = item[Field.status] {
             span.statusCode = try ProtoJSON.enumeration(status[Field.code], Field.code, names: statusCodes)
             if let message = status[Field.message] { span.statusMessage = message.keptText }

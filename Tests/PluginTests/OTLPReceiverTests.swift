@@ -49,6 +49,7 @@ import TraceTailCore
         var event = Opentelemetry_Proto_Trace_V1_Span.Event()
         event.name = "exception"
         event.timeUnixNano = 5
+        event.attributes = [keyValue("exception.type") { $0.stringValue = "TimeoutError" }, keyValue("exception.escaped") { $0.boolValue = false }]
         span.events = [event]
         var link = Opentelemetry_Proto_Trace_V1_Span.Link()
         link.traceID = span.traceID
@@ -102,6 +103,7 @@ import TraceTailCore
         #expect(record.attributes["unset"] == .string(""))
         #expect(record.attributes["service.name"] == .string("chat-api"))
         #expect(record.attributes["langwatch.span.type"] == nil && record.attributes["langwatch.input"] == nil)
+        #expect(record.events == [SpanEvent(name: "exception", time: 5, attributes: Attributes([("exception.type", .string("TimeoutError")), ("exception.escaped", .bool(false))]))])
     }
 
     /// `span()` and `export(_:)` as OTLP/JSON writes them (hex ids, integer enums), with 64-bit integers both as
@@ -117,7 +119,7 @@ import TraceTailCore
             {"key":"blob","value":{"bytesValue":"AAEC/w=="}},{"key":"unset","value":{}},
             {"key":"langwatch.span.type","value":{"stringValue":"rag"}},{"key":"langwatch.input","value":{"stringValue":"{\\"type\\":\\"text\\",\\"value\\":\\"hello\\"}"}},
             {"key":"langwatch.span.cost","value":{"doubleValue":0.002}}],
-            "droppedAttributesCount":3,"events":[{"name":"exception","timeUnixNano":"5"}],"status":{"code":2,"message":"boom"}}]}]}]}
+            "droppedAttributesCount":3,"events":[{"name":"exception","timeUnixNano":"5","attributes":[{"key":"exception.type","value":{"stringValue":"TimeoutError"}},{"key":"exception.escaped","value":{"boolValue":false}}]}],"status":{"code":2,"message":"boom"}}]}]}]}
             """
 
     /// The first field in which two records differ, or nil.
@@ -127,6 +129,7 @@ import TraceTailCore
         if a.startTime != b.startTime || a.endTime != b.endTime { return "times" }
         if a.input != b.input || a.output != b.output || a.cost != b.cost { return "input, output or cost" }
         if a.attributes != b.attributes { return "attributes \(Array(a.attributes)) vs \(Array(b.attributes))" }
+        if a.events != b.events { return "events \(a.events) vs \(b.events)" }
         return nil
     }
 
@@ -270,7 +273,15 @@ import TraceTailCore
                     span.attributes = (0..<random.below(6)).map { _ in keyValue(text()) { $0 = randomValue(depth: 0) } }
                     if random.chance(30) { span.attributes.append(keyValue("langwatch.span.type") { $0.stringValue = ["llm", "tool", "rag", "nonsense"][random.below(4)] }) }
                     if random.chance(30) { span.attributes.append(keyValue("langwatch.span.cost") { $0.doubleValue = 0.25 }) }
-                    if random.chance(30) { span.events = [.with { $0.name = text(); $0.timeUnixNano = random.next() }] }
+                    if random.chance(30) {
+                        span.events = (0..<random.between(1...2)).map { _ in
+                            .with { event in
+                                event.name = text()
+                                event.timeUnixNano = random.next()
+                                event.attributes = (0..<random.below(3)).map { _ in keyValue(text()) { $0 = randomValue(depth: 0) } }
+                            }
+                        }
+                    }
                     if random.chance(50) {
                         span.status.code = .init(rawValue: random.below(4)) ?? .unset
                         span.status.message = text()

@@ -335,7 +335,7 @@ enum OTLPSpans {
             guard case .object = item, case .string(let key) = item[Field.key] ?? .string("") else {
                 throw .badRequest("an attribute must be {'key': text, 'value': AnyValue}, not \(JSONFlattener.text(item).prefix(80))")
             }
-            result.append((key, try anyValue(item[Field.value])))
+            result.append((key, anyValue(item[Field.value])))
         }
         return result
     }
@@ -343,7 +343,7 @@ enum OTLPSpans {
     /// An AnyValue as the protobuf reading gives it: a kvlist as an object, bytes as base64 text. A value of a
     /// kind this reader does not know, or not in its kind's form, is kept as it came (an object becomes its JSON
     /// text), never emptied; only an empty value (`{}`, `null`) is the empty string.
-    private static func anyValue(_ value: JSONValue?) throws(RequestError) -> JSONValue {
+    private static func anyValue(_ value: JSONValue?) -> JSONValue {
         guard let value, case .object(let members) = value else { return value ?? .null }
         if members.isEmpty || (members.count == 1 && members[0].value == .null) { return .null }
         guard members.count == 1 else { return value }
@@ -352,9 +352,7 @@ enum OTLPSpans {
         if let number = value[Field.intValue], let integer = try? ProtoJSON.integer(number, Field.intValue) { return .int(integer) }
         if let number = value[Field.doubleValue].flatMap(ProtoJSON.double) { return .double(number) }
         if let array = value[Field.arrayValue], case .array(let items) = array[Field.values] ?? .array([]) {
-            var values: [JSONValue] = []
-            for item in items { values.append(try anyValue(item)) }
-            return .array(values)
+            return .array(items.map(anyValue))
         }
         if let list = value[Field.kvlistValue], let entries = try? keyValues(list[Field.values]) { return .object(entries) }
         if case .string(let base64)? = value[Field.bytesValue] { return .string(base64) }

@@ -43,7 +43,7 @@ enum CollectorSpans {
             guard case .array = evaluations else { throw .badRequest("'evaluations' must be an array") }
             first.append(("langwatch.evaluations", .string(JSONFlattener.text(evaluations))))
         }
-        if case .string(let expected)? = document["expected_output"] { first.append(("langwatch.expected_output", .string(expected))) }
+        if let expected = document["expected_output"], expected != .null { first.append(("langwatch.expected_output", .string(expected.keptText))) }
 
         var batch = RecordBatch(ack: AckToken(0))
         batch.arrivedAsSpans = true
@@ -81,7 +81,7 @@ enum CollectorSpans {
             throw .badRequest("'type' must be one of \(SpanType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         record.type = type
-        if case .string(let name)? = span["name"] { record.name = name }
+        if let name = span["name"], name != .null { record.name = name.keptText }
         record.input = try payload(span["input"], "input")
         record.output = try payload(span["output"], "output")
         guard case .int(let started)? = span["timestamps"]?["started_at"], case .int(let finished)? = span["timestamps"]?["finished_at"],
@@ -90,32 +90,43 @@ enum CollectorSpans {
         }
         record.startTime = UInt64(started) * 1_000_000
         record.endTime = UInt64(finished) * 1_000_000
-        if case .int(let firstToken)? = span["timestamps"]?["first_token_at"] {
+        if let firstTokenAt = span["timestamps"]?["first_token_at"], firstTokenAt != .null {
+            guard case .int(let firstToken) = firstTokenAt else { throw .badRequest("'timestamps.first_token_at' must be epoch milliseconds") }
             record.attributes["gen_ai.response.time_to_first_chunk"] = .double(Double(firstToken - started) / 1000)
         }
-        if case .object(let error)? = span["error"] {
-            let message = error.first { $0.key == "message" }.flatMap { $0.value.text } ?? "error"
-            var stacktrace: [String] = []
-            if case .array(let lines)? = error.first(where: { $0.key == "stacktrace" })?.value {
-                stacktrace = lines.map { $0.text ?? JSONFlattener.text($0) }
+        if let error = span["error"], error != .null {
+            // An ErrorCapture ({message, stacktrace}); any other value is the message itself.
+            let message = if case .object = error { error["message"].map(\.keptText) ?? "error" } else { error.keptText }
+            let stacktrace: [String]
+            switch error["stacktrace"] {
+            case .array(let lines)?: stacktrace = lines.map(\.keptText)
+            case nil, .null?: stacktrace = []
+            case let other?: stacktrace = [other.keptText]
             }
             record.status = .error(message: message, stacktrace: stacktrace)
         }
-        if case .object(let metrics)? = span["metrics"] {
-            for (key, value) in metrics {
-                if key == "cost", let cost = value.number {
-                    record.cost = cost
-                } else {
-                    record.attributes[metricAttributes[key] ?? key] = JSONFlattener.attribute(value)
-                }
+        for (key, value) in try members(span["metrics"], "metrics") {
+            if key == "cost", let cost = value.number {
+                record.cost = cost
+            } else {
+                record.attributes[metricAttributes[key] ?? key] = JSONFlattener.attribute(value)
             }
         }
-        if case .object(let params)? = span["params"] {
-            for (key, value) in params { record.attributes[paramAttributes[key] ?? key] = JSONFlattener.attribute(value) }
+        for (key, value) in try members(span["params"], "params") {
+            record.attributes[paramAttributes[key] ?? key] = JSONFlattener.attribute(value)
         }
-        if case .string(let model)? = span["model"] { record.attributes["gen_ai.request.model"] = .string(model) }
-        if case .string(let vendor)? = span["vendor"] { record.attributes["gen_ai.provider.name"] = .string(vendor) }
+        if let model = span["model"], model != .null { record.attributes["gen_ai.request.model"] = .string(model.keptText) }
+        if let vendor = span["vendor"], vendor != .null { record.attributes["gen_ai.provider.name"] = .string(vendor.keptText) }
         if let contexts = span["contexts"] { record.attributes["langwatch.rag.contexts"] = .string(JSONFlattener.text(contexts)) }
+    }
+
+    /// An object's members; none when absent or null.
+    private static func members(_ value: JSONValue?, _ field: String) throws(RequestError) -> [(key: String, value: JSONValue)] {
+        switch value {
+        case nil, .null?: return []
+        case .object(let members)?: return members
+        default: throw .badRequest("'\(field)' must be an object")
+        }
     }
 
     /// A TypedValue as a span payload: text stays text, everything else keeps its JSON value.
@@ -134,14 +145,15 @@ enum CollectorSpans {
         entries.compactMap { key, value in
             switch key {
             case "user_id", "thread_id", "customer_id":
-                return value.text.map { ("langwatch.\(key.dropLast(3)).id", .string($0)) }
+                return value == .null ? nil : ("langwatch.\(key.dropLast(3)).id", .string(value.keptText))
             case "labels":
                 switch value {
                 case .string(let label): return ("langwatch.labels", .array([.string(label)]))
-                case .array(let items): return ("langwatch.labels", .array(items.map { .string($0.text ?? JSONFlattener.text($0)) }))
+                case .array(let items): return ("langwatch.labels", .array(items.map { .string($0.keptText) }))
                 case .object(let members):
-                    return ("langwatch.labels", .array(members.map { .string("\($0.key): \($0.value.text ?? JSONFlattener.text($0.value))") }))
-                default: return nil
+                    return ("langwatch.labels", .array(members.map { .string("\($0.key): \($0.value.keptText)") }))
+                case .null: return nil
+                default: return ("langwatch.labels", .array([.string(value.keptText)]))
                 }
             case "topic_id", "sdk_name", "prompt_ids": return nil // dropped by the collector too
             default: return ("langwatch.metadata.\(key)", JSONFlattener.attribute(value))

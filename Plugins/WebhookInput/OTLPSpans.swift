@@ -1,10 +1,11 @@
 import FoundationEssentials
 import TraceTailCore
 
-/// Reads an OTLP/HTTP trace export (protobuf, or OTLP/JSON with hex ids) into span records, so that any
+/// Reads an OTLP/HTTP trace export (protobuf, or JSON as proto3's JSON mapping reads it) into span records, so that any
 /// OpenTelemetry SDK exporter can use the sidecar as its endpoint. LangWatch's own attributes
 /// (`langwatch.span.type`, `langwatch.input`/`output`, `langwatch.span.cost`, `langwatch.labels`) go back to the
-/// span fields they came from, so that outputs write them once; resource attributes are kept on each span.
+/// span fields they came from, so that outputs write them once; resource attributes are kept on each span, events
+/// as the record's events (links and dropped counts are not kept).
 /// Protobuf is read straight from the wire format; each record keeps its span's bytes (or JSON text) as raw.
 enum OTLPSpans {
     /// One span as the export carries it, whichever encoding it came in.
@@ -21,6 +22,7 @@ enum OTLPSpans {
         var attributes: [(key: String, value: JSONValue)] = []
         var statusCode: Int64 = 0
         var statusMessage = ""
+        var events: [(name: String, time: UInt64, attributes: [(key: String, value: JSONValue)])] = []
     }
 
     static func records(protobuf body: [UInt8], source: String) throws(RequestError) -> RecordBatch {
@@ -35,6 +37,10 @@ enum OTLPSpans {
         return builder.batch
     }
 
+    /// Reads an OTLP/JSON export as proto3's JSON mapping has it read: fields under their lowerCamelCase or their
+    /// proto names, 64-bit integers as strings or numbers, enums as names or numbers, ids as hex (OTLP/JSON) or
+    /// base64 (the mapping's bytes). Unknown fields are skipped, as OTLP asks of receivers, but a body that has
+    /// content and yields no span is refused, naming what it holds and what was expected.
     static func records(json body: [UInt8], source: String) throws(RequestError) -> RecordBatch {
         let document: JSONValue
         do {
@@ -42,15 +48,29 @@ enum OTLPSpans {
         } catch {
             throw .badRequest("invalid JSON: \(error)")
         }
-        guard case .object = document else { throw .badRequest("expected a JSON object with 'resourceSpans'") }
+        guard case .object = document else { throw .badRequest("expected a JSON object with \(Field.resourceSpans.quoted)") }
         var builder = BatchBuilder(source: source)
-        for resourceSpans in document["resourceSpans"]?.items ?? [] {
-            let resource = try keyValues(resourceSpans["resource"]?["attributes"])
-            for scopeSpans in resourceSpans["scopeSpans"]?.items ?? [] {
-                for item in scopeSpans["spans"]?.items ?? [] {
-                    try builder.append(try span(json: item), raw: Array(JSONFlattener.text(item).utf8), resource: resource)
+        var unread: [String] = []
+        unread += unknownKeys(document, [Field.resourceSpans], at: "")
+        for (resourceIndex, resourceSpans) in try list(document[Field.resourceSpans], Field.resourceSpans).enumerated() {
+            let path = "\(Field.resourceSpans.json)[\(resourceIndex)]"
+            unread += unknownKeys(resourceSpans, [Field.resource, Field.scopeSpans, Field.schemaURL], at: path)
+            let resource = try keyValues(resourceSpans[Field.resource]?[Field.attributes])
+            for (scopeIndex, scopeSpans) in try list(resourceSpans[Field.scopeSpans], Field.scopeSpans).enumerated() {
+                unread += unknownKeys(scopeSpans, [Field.scope, Field.spans, Field.schemaURL], at: "\(path).\(Field.scopeSpans.json)[\(scopeIndex)]")
+                for item in try list(scopeSpans[Field.spans], Field.spans) {
+                    let span: ExportedSpan
+                    do throws(RequestError) {
+                        span = try OTLPSpans.span(json: item)
+                    } catch {
+                        throw .badRequest("span \(builder.batch.records.count): \(error.message)")
+                    }
+                    try builder.append(span, raw: Array(JSONFlattener.text(item).utf8), resource: resource)
                 }
             }
+        }
+        if builder.batch.records.isEmpty, !unread.isEmpty {
+            throw .badRequest("no span read: expected {\(Field.resourceSpans.quoted): [{\(Field.scopeSpans.quoted): [{'spans': [...]}]}]}, found \(unread.joined(separator: ", "))")
         }
         return builder.batch
     }
@@ -120,6 +140,9 @@ enum OTLPSpans {
             record.attributes[key] = attribute(json)
         }
         if record.type == nil { record.type = span.isClient ? .llm : .span }
+        record.events = span.events.map { event in
+            SpanEvent(name: event.name, time: event.time, attributes: Attributes(event.attributes.map { ($0.key, attribute($0.value)) }))
+        }
     }
 
     /// `langwatch.input`/`output` hold a TypedValue as JSON text; other text is the payload itself.
@@ -162,6 +185,18 @@ enum OTLPSpans {
             case 7: span.start = try fields.fixed64(field)
             case 8: span.end = try fields.fixed64(field)
             case 9: span.attributes.append(try keyValue(try fields.message(field)))
+            case 11:                                                                    // Event
+                var event = (name: "", time: UInt64(0), attributes: [(key: String, value: JSONValue)]())
+                var message = try fields.message(field)
+                while let field = try message.next() {
+                    switch field.number {
+                    case 1: event.time = try message.fixed64(field)
+                    case 2: event.name = try message.string(field)
+                    case 3: event.attributes.append(try keyValue(try message.message(field)))
+                    default: try message.skip(field)
+                    }
+                }
+                span.events.append(event)
             case 15:
                 var status = try fields.message(field)
                 while let field = try status.next() {
@@ -232,64 +267,95 @@ enum OTLPSpans {
         bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
-    // MARK: - OTLP/JSON (camelCase, hex ids, 64-bit integers as strings or numbers)
+    // MARK: - OTLP/JSON (proto3's JSON mapping; see `ProtoJSON`)
+
+    /// The fields read from OTLP/JSON, by their proto names.
+    enum Field {
+        static let resourceSpans = ProtoField("resource_spans"), resource = ProtoField("resource"), scopeSpans = ProtoField("scope_spans")
+        static let scope = ProtoField("scope"), spans = ProtoField("spans"), schemaURL = ProtoField("schema_url")
+        static let traceID = ProtoField("trace_id"), spanID = ProtoField("span_id"), parentSpanID = ProtoField("parent_span_id")
+        static let name = ProtoField("name"), kind = ProtoField("kind"), attributes = ProtoField("attributes")
+        static let startTime = ProtoField("start_time_unix_nano"), endTime = ProtoField("end_time_unix_nano")
+        static let status = ProtoField("status"), code = ProtoField("code"), message = ProtoField("message")
+        static let events = ProtoField("events"), time = ProtoField("time_unix_nano")
+        static let key = ProtoField("key"), value = ProtoField("value"), values = ProtoField("values")
+        static let stringValue = ProtoField("string_value"), boolValue = ProtoField("bool_value"), intValue = ProtoField("int_value")
+        static let doubleValue = ProtoField("double_value"), arrayValue = ProtoField("array_value")
+        static let kvlistValue = ProtoField("kvlist_value"), bytesValue = ProtoField("bytes_value")
+    }
+
+    /// SpanKind and StatusCode value names, in number order (trace.proto).
+    static let spanKinds = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                            "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]
+    static let statusCodes = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
+
+    /// A repeated field: an array, or nothing when absent.
+    private static func list(_ value: JSONValue?, _ field: ProtoField) throws(RequestError) -> [JSONValue] {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { throw .badRequest("\(field.quoted) must be an array") }
+        return items
+    }
+
+    /// The keys of an object that name none of `fields`, each with where it is (`resourceSpans[0].foo`).
+    private static func unknownKeys(_ value: JSONValue, _ fields: [ProtoField], at path: String) -> [String] {
+        guard case .object(let members) = value else { return ["\(path.isEmpty ? "a" : path + " is a") \(JSONFlattener.text(value).prefix(40))"] }
+        return members.filter { member in !fields.contains { $0.names(member.key) } }
+            .map { "'\(path.isEmpty ? "" : path + ".")\($0.key)'" }
+    }
 
     private static func span(json item: JSONValue) throws(RequestError) -> ExportedSpan {
+        guard case .object = item else { throw .badRequest("expected an object, not \(JSONFlattener.text(item).prefix(40))") }
         var span = ExportedSpan()
-        span.traceID = item["traceId"]?.text.flatMap(TraceID.init(hex:))
-        span.spanID = item["spanId"]?.text.flatMap(SpanID.init(hex:))
-        if let parent = item["parentSpanId"], parent.text != "" {
-            let text = parent.text ?? ""
-            span.parentSpanID = SpanID(hex: text)
-            span.parentIsInvalid = text.utf8.count != 16 || UInt64(text, radix: 16) == nil
+        span.traceID = ProtoJSON.idBytes(item[Field.traceID], count: 16).flatMap { traceID($0[...]) }
+        span.spanID = ProtoJSON.idBytes(item[Field.spanID], count: 8).flatMap { spanID($0[...]) }
+        let parent = ProtoJSON.idBytes(item[Field.parentSpanID], count: 8)
+        span.parentSpanID = parent.flatMap { spanID($0[...]) }
+        span.parentIsInvalid = parent == nil
+        if let name = item[Field.name] { span.name = name.keptText }
+        span.isClient = try ProtoJSON.enumeration(item[Field.kind], Field.kind, names: spanKinds) == 3
+        span.start = UInt64(bitPattern: try ProtoJSON.integer(item[Field.startTime], Field.startTime) ?? 0)
+        span.end = UInt64(bitPattern: try ProtoJSON.integer(item[Field.endTime], Field.endTime) ?? 0)
+        span.attributes = try keyValues(item[Field.attributes])
+        for event in try list(item[Field.events], Field.events) {
+            span.events.append((name: event[Field.name]?.keptText ?? "",
+                                time: UInt64(bitPattern: try ProtoJSON.integer(event[Field.time], Field.time) ?? 0),
+                                attributes: try keyValues(event[Field.attributes])))
         }
-        if case .string(let name)? = item["name"] { span.name = name }
-        span.isClient = try integer(item["kind"]) == 3
-        span.start = UInt64(clamping: try integer(item["startTimeUnixNano"]) ?? 0)
-        span.end = UInt64(clamping: try integer(item["endTimeUnixNano"]) ?? 0)
-        span.attributes = try keyValues(item["attributes"])
-        if let status = item["status"] {
-            span.statusCode = try integer(status["code"]) ?? 0
-            if case .string(let message)? = status["message"] { span.statusMessage = message }
+        if let status = item[Field.status] {
+            span.statusCode = try ProtoJSON.enumeration(status[Field.code], Field.code, names: statusCodes)
+            if let message = status[Field.message] { span.statusMessage = message.keptText }
         }
         return span
     }
 
     private static func keyValues(_ value: JSONValue?) throws(RequestError) -> [(key: String, value: JSONValue)] {
         var result: [(key: String, value: JSONValue)] = []
-        for item in value?.items ?? [] {
-            guard case .string(let key)? = item["key"] else { throw .badRequest("an attribute without a 'key'") }
-            result.append((key, try anyValue(item["value"])))
+        for item in try list(value, Field.attributes) {
+            // An absent key is the empty one, as proto3 reads it; a key that is not text is an error.
+            guard case .object = item, case .string(let key) = item[Field.key] ?? .string("") else {
+                throw .badRequest("an attribute must be {'key': text, 'value': AnyValue}, not \(JSONFlattener.text(item).prefix(80))")
+            }
+            result.append((key, anyValue(item[Field.value])))
         }
         return result
     }
 
-    private static func anyValue(_ value: JSONValue?) throws(RequestError) -> JSONValue {
-        guard let value else { return .null }
-        if case .string(let text)? = value["stringValue"] { return .string(text) }
-        if case .bool(let flag)? = value["boolValue"] { return .bool(flag) }
-        if let number = try integer(value["intValue"]) { return .int(number) }
-        if let number = value["doubleValue"]?.number { return .double(number) }
-        if let items = value["arrayValue"]?["values"]?.items {
-            var array: [JSONValue] = []
-            for item in items { array.append(try anyValue(item)) }
-            return .array(array)
+    /// An AnyValue as the protobuf reading gives it: a kvlist as an object, bytes as base64 text. A value of a
+    /// kind this reader does not know, or not in its kind's form, is kept as it came (an object becomes its JSON
+    /// text), never emptied; only an empty value (`{}`, `null`) is the empty string.
+    private static func anyValue(_ value: JSONValue?) -> JSONValue {
+        guard let value, case .object(let members) = value else { return value ?? .null }
+        if members.isEmpty || (members.count == 1 && members[0].value == .null) { return .null }
+        guard members.count == 1 else { return value }
+        if case .string(let text)? = value[Field.stringValue] { return .string(text) }
+        if case .bool(let flag)? = value[Field.boolValue] { return .bool(flag) }
+        if let number = value[Field.intValue], let integer = try? ProtoJSON.integer(number, Field.intValue) { return .int(integer) }
+        if let number = value[Field.doubleValue].flatMap(ProtoJSON.double) { return .double(number) }
+        if let array = value[Field.arrayValue], case .array(let items) = array[Field.values] ?? .array([]) {
+            return .array(items.map(anyValue))
         }
-        if let list = value["kvlistValue"] { return .object(try keyValues(list["values"])) }
-        if case .string(let base64)? = value["bytesValue"] { return .string(base64) }
-        return .null
-    }
-
-    private static func integer(_ value: JSONValue?) throws(RequestError) -> Int64? {
-        switch value {
-        case nil, .null?: return nil
-        case .int(let number)?: return number
-        case .string(let text)?:
-            guard let number = Int64(text) ?? UInt64(text).map({ Int64(bitPattern: $0) }) else {
-                throw .badRequest("'\(text)' is not an integer")
-            }
-            return number
-        default: throw .badRequest("expected an integer")
-        }
+        if let list = value[Field.kvlistValue], let entries = try? keyValues(list[Field.values]) { return .object(entries) }
+        if case .string(let base64)? = value[Field.bytesValue] { return .string(base64) }
+        return value
     }
 }

@@ -231,6 +231,68 @@ import TraceTailCore
         _ = try await process.wait()
     }
 
+    /// What a protobuf JSON parser reads arrives: proto field names, mixed spellings, enum names, base64 ids, values
+    /// of unknown kinds kept as JSON text; a body from which nothing can be read is a 400 that says what was expected.
+    /// The collector relay keeps values of other kinds than it expects the same way.
+    @Test func theRelaysReadWhatAProtobufJSONParserReadsAndRefuseWhatTheyCannot() async throws {
+        let server = FakeLangWatch()
+        try await server.start()
+        defer { server.stop() }
+        let root = temporaryDirectory()
+        let process = try start(root, outputs: otlpOutput(server))
+        let base = "http://127.0.0.1:\(try await webhookPort(process))"
+        let json = auth.merging(["Content-Type": "application/json"]) { $1 }
+
+        let snake = #"{"resource_spans":[{"resource":{"attributes":[{"key":"service.name","value":{"string_value":"chat-api"}}]},"scope_spans":[{"spans":[{"trace_id":"5b8efff798038103d269b633813fc60c","span_id":"eee19b7ec3c1b174","parent_span_id":"00f067aa0ba902b7","name":"snake","kind":"SPAN_KIND_CLIENT","start_time_unix_nano":1767225600000000000,"end_time_unix_nano":"1767225601000000000","attributes":[{"key":"gen_ai.request.model","value":{"string_value":"gpt-4o"}},{"key":"gen_ai.usage.input_tokens","value":{"int_value":42}},{"key":"tags","value":{"array_value":{"values":[{"string_value":"a"},{"bool_value":true}]}}},{"key":"user","value":{"kvlist_value":{"values":[{"key":"id","value":{"string_value":"u1"}}]}}},{"key":"blob","value":{"bytes_value":"AAEC/w=="}}],"status":{"code":"STATUS_CODE_ERROR","message":"boom"}}]}]}]}"#
+        let mixed = #"{"resourceSpans":[{"scope_spans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","span_id":"6e0c63257de34c92","name":"mixed","startTimeUnixNano":"1767225600000000000","attributes":[{"key":"gen_ai.request.model","value":{"string_value":"gpt-4o"}},{"key":"future","value":{"decimalValue":"1.25"}}]}]}]}]}"#
+        var span = Opentelemetry_Proto_Trace_V1_Span()
+        span.traceID = Data((1...16).map { UInt8($0) })
+        span.spanID = Data((1...8).map { UInt8($0 * 3) })
+        span.name = "swift-protobuf"
+        span.kind = .server
+        span.attributes = [.with { $0.key = "n"; $0.value.intValue = -7 }]
+        var request = OTLPExportRequest()
+        request.resourceSpans = [.with { $0.scopeSpans = [.with { $0.spans = [span] }] }]
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        let encoded = try request.jsonString(options: options)
+        #expect(encoded.contains(#""span_id":"AwYJDA8SFRg=""#), "\(encoded)")
+        for body in [snake, mixed, encoded] {
+            let reply = try await httpPost(base + "/v1/traces", body, headers: json)
+            #expect(reply.status == 200, "\(reply)")
+        }
+        let garbage = try await httpPost(base + "/v1/traces", #"{"data":{"spans":[{"name":"lost"}]}}"#, headers: json)
+        #expect(garbage.status == 400 && garbage.body.contains("no span read: expected {'resourceSpans' (or 'resource_spans')") && garbage.body.contains("found 'data'"), "\(garbage)")
+        let badKind = try await httpPost(base + "/api/otel/v1/traces", snake.replacingOccurrences(of: "SPAN_KIND_CLIENT", with: "CLIENT"), headers: json)
+        #expect(badKind.status == 400 && badKind.body.contains("'kind' must be one of SPAN_KIND_UNSPECIFIED"), "\(badKind)")
+
+        let collector = #"{"trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","spans":[{"span_id":"00f067aa0ba902b7","type":"llm","name":42,"model":{"id":"gpt-4o"},"error":"SMTP timeout","timestamps":{"started_at":1767225600000,"finished_at":1767225601500}}],"metadata":{"user_id":7,"labels":"prod"},"expected_output":{"answer":4}}"#
+        #expect(try await httpPost(base + "/api/collector", collector, headers: json).status == 200)
+        let badMetrics = try await httpPost(base + "/api/collector", collector.replacingOccurrences(of: #""type":"llm","#, with: #""type":"llm","metrics":[1],"#), headers: json)
+        #expect(badMetrics.status == 400 && badMetrics.body.contains("spans[0]: 'metrics' must be an object"), "\(badMetrics)")
+
+        try await eventually("four spans") { server.spans.count >= 4 }
+        let snakeSpan = try #require(server.spans.first { $0.name == "snake" })
+        #expect(snakeSpan.traceID == "5b8efff798038103d269b633813fc60c" && snakeSpan.spanID == "eee19b7ec3c1b174" && snakeSpan.kind == 3)
+        #expect(snakeSpan.attributes["gen_ai.request.model"] == "gpt-4o" && snakeSpan.attributes["gen_ai.usage.input_tokens"] == #"{"intValue":"42"}"#)
+        #expect(snakeSpan.attributes["tags"] == #"{"arrayValue":{"values":[{"stringValue":"a"},{"boolValue":true}]}}"#)
+        #expect(snakeSpan.attributes["user"] == #"{"id":"u1"}"# && snakeSpan.attributes["blob"] == "AAEC/w==")
+        #expect(snakeSpan.attributes["error.message"] == "boom" && snakeSpan.attributes["service.name"] == "chat-api")
+        let mixedSpan = try #require(server.spans.first { $0.name == "mixed" })
+        #expect(mixedSpan.spanID == "6e0c63257de34c92" && mixedSpan.attributes["gen_ai.request.model"] == "gpt-4o")
+        #expect(mixedSpan.attributes["future"] == #"{"decimalValue":"1.25"}"#)
+        let encodedSpan = try #require(server.spans.first { $0.name == "swift-protobuf" })
+        #expect(encodedSpan.traceID == "0102030405060708090a0b0c0d0e0f10" && encodedSpan.spanID == "0306090c0f121518")
+        #expect(encodedSpan.attributes["n"] == #"{"intValue":"-7"}"#)
+        let collected = try #require(server.spans.first { $0.name == "42" })
+        #expect(collected.attributes["gen_ai.request.model"] == #"{"id":"gpt-4o"}"# && collected.attributes["error.message"] == "SMTP timeout")
+        #expect(collected.attributes["langwatch.user.id"] == "7" && collected.attributes["langwatch.labels"] == #"["prod"]"#)
+        #expect(collected.attributes["langwatch.expected_output"] == #"{"answer":4}"#)
+        #expect(server.spans.count == 4 && !server.spans.contains { $0.name == "lost" })
+        process.signal(SIGTERM)
+        _ = try await process.wait()
+    }
+
     @Test func aFullQueueAnswers503WithRetryAfterAndRetriedRecordsAllArrive() async throws {
         let server = try await FakeLangWatch.down()
         defer { server.stop() }

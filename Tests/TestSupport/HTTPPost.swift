@@ -55,3 +55,21 @@ public func httpGet(_ url: String) async throws -> HTTPReply {
 public func servicePort(_ process: RunningProcess) async throws -> Int {
     try await listeningPort(process, "service listening")
 }
+
+/// A TCP port on 127.0.0.1 that nothing listens on now, for a server that must be told its port up front (a
+/// program that cannot report the port it bound).
+public func freePort() throws -> Int {
+    struct NoPort: Error {}
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw NoPort() }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw NoPort() }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -36,11 +36,14 @@ public final class RunningProcess: @unchecked Sendable {
     private var stdoutData = Data()
     private var stderrData = Data()
 
-    /// - Parameter readOutput: false leaves standard output unread, so that a writer blocks once the pipe is full.
+    /// - Parameters:
+    ///   - readOutput: false leaves standard output unread, so that a writer blocks once the pipe is full.
+    ///   - executable: the program to run (another one than `tracetail` for interop tests).
     public init(
-        _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, readOutput: Bool = true
+        _ arguments: [String], environment: [String: String] = [:], directory: String? = nil, readOutput: Bool = true,
+        executable: String = tracetailBinary()
     ) throws {
-        process.executableURL = URL(fileURLWithPath: tracetailBinary())
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
@@ -87,7 +90,7 @@ public final class RunningProcess: @unchecked Sendable {
             if ContinuousClock.now > deadline {
                 process.terminate()
                 kill(process.processIdentifier, SIGKILL)
-                throw TimedOut(what: "tracetail \(process.arguments ?? [])")
+                throw TimedOut(what: "\(process.executableURL?.lastPathComponent ?? "") \(process.arguments ?? [])")
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -137,6 +137,8 @@ import TestSupport
         record.parseError = nil
         record.attributes = Attributes([("gen_ai.usage.input_tokens", .int(-5)), ("t", .double(0.5)), ("f", .bool(false)),
                                         ("labels", .array([.string("x"), .bool(true)]))])
+        record.events = [SpanEvent(name: "exception", time: 1_767_225_600_500_000_000, attributes: Attributes([("exception.type", .string("TimeoutError"))])),
+                         SpanEvent(name: "", time: 0)]
         batch.records[0] = record
         let decoded = try RecordCodec.decode(RecordCodec.encode(batch), ack: AckToken(9))
         #expect(decoded.ack == AckToken(9))
@@ -148,6 +150,7 @@ import TestSupport
         #expect(back.traceID == record.traceID && back.spanID == record.spanID && back.parentSpanID == record.parentSpanID)
         #expect(back.name == record.name && back.type == .llm && back.startTime == record.startTime && back.endTime == record.endTime)
         #expect(back.status == record.status && back.input == record.input && back.output == record.output)
+        #expect(back.events == record.events && decoded.records[1].events.isEmpty)
         #expect(back.cost == 0.0025 && back.attributes == record.attributes)
         #expect(decoded.records[1].traceID == nil && decoded.records[1].status == .unset)
     }

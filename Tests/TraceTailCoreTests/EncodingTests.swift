@@ -25,6 +25,10 @@ import TestSupport
             ("large", .int(.max)), ("ratio", .double(-0.5)), ("nothing", .double(0)),
             ("list", .array([.string("a"), .int(1), .array([.bool(true)])])), ("labels", .array([])),
         ])
+        if number == 1 {
+            record.events = [SpanEvent(name: "exception", time: 1_700_000_000_000_000_005, attributes: Attributes([("exception.type", .string("E")), ("n", .int(2))])),
+                             SpanEvent(name: "", time: 0)]
+        }
         return record
     }
 
@@ -49,6 +53,9 @@ import TestSupport
         #expect(attributes["empty"]?.stringValue == "" && attributes["empty"]?.value != nil)
         #expect(attributes["list"]?.arrayValue.values.count == 3)
         #expect(spans[2].status.message.count == 200)
+        #expect(spans[1].events.map(\.name) == ["exception", ""] && spans[1].events[0].timeUnixNano == 1_700_000_000_000_000_005)
+        #expect(spans[1].events[0].attributes.map(\.key) == ["exception.type", "n"] && spans[1].events[0].attributes[1].value.intValue == 2)
+        #expect(spans[0].events.isEmpty)
     }
 
     @Test func otlpJSONCarriesEveryValueKind() throws {
@@ -63,6 +70,13 @@ import TestSupport
         #expect(spans[1]["startTimeUnixNano"] == .string("1700000000000000001"))
         #expect(spans[2]["status"] == .object([("message", .string(String(repeating: "e", count: 200))), ("code", .int(2))]))
         #expect(spans[1]["status"] == .object([("code", .int(1))]))
+        #expect(spans[1]["events"] == .array([
+            .object([("timeUnixNano", .string("1700000000000000005")), ("name", .string("exception")), ("attributes", .array([
+                .object([("key", .string("exception.type")), ("value", .object([("stringValue", .string("E"))]))]),
+                .object([("key", .string("n")), ("value", .object([("intValue", .string("2"))]))]),
+            ]))]),
+            .object([("timeUnixNano", .string("0")), ("name", .string("")), ("attributes", .array([]))]),
+        ]) && spans[0]["events"] == .array([]))
         var values: [String: JSONValue] = [:]
         for attribute in spans[1]["attributes"]?.items ?? [] {
             if case .string(let key)? = attribute["key"], let value = attribute["value"] { values[key] = value }

@@ -35,6 +35,20 @@ public enum SpanPayload: Sendable, Equatable {
     case json(JSONValue)
 }
 
+/// A timed event within a span (an OTLP span event, e.g. `exception` or `gen_ai.choice`).
+public struct SpanEvent: Sendable, Equatable {
+    public var name: String
+    /// Nanoseconds since the epoch.
+    public var time: UInt64
+    public var attributes: Attributes
+
+    public init(name: String, time: UInt64, attributes: Attributes = Attributes()) {
+        self.name = name
+        self.time = time
+        self.attributes = attributes
+    }
+}
+
 /// One log event: the raw bytes it was read from (in its batch's storage), where they came from, and the fields
 /// parsers filled. One record becomes one span.
 public struct Record: Sendable {
@@ -62,6 +76,8 @@ public struct Record: Sendable {
     public var cost: Double?
     /// OpenTelemetry attributes: `gen_ai.*` and everything else the parsers found.
     public var attributes = Attributes()
+    /// The span's events, in order (from spans relayed with events).
+    public var events: [SpanEvent] = []
     /// Set by a parser that could not parse the record.
     public var parseError: String?
     /// What produced the record (a pod's container), shared by the records of one source; nil when only the
@@ -78,7 +94,7 @@ public struct Record: Sendable {
 extension Record {
     /// Folds a later line of the same span into this one: the earliest start, the latest end (a line without an
     /// end ends where it starts), attributes merged with the later value winning, in error when either line is,
-    /// the name from the first line unless the later one names the span explicitly, and for the other fields the
+    /// the name from the first line unless the later one names the span explicitly, the events of both, and for the other fields the
     /// later value when it has one (ids: the earlier). The raw bytes and position stay those of the first line.
     public mutating func absorb(_ later: Record) {
         let starts = [startTime, later.startTime].compactMap { $0 }
@@ -100,6 +116,7 @@ extension Record {
         output = later.output ?? output
         cost = later.cost ?? cost
         for (key, value) in later.attributes { attributes[key] = value }
+        events += later.events
         parseError = parseError ?? later.parseError
     }
 }

@@ -68,7 +68,17 @@ public enum OTLPJSON {
             first = false
             keyValue(&writer, key, value)
         }
-        writer.raw(#"],"events":[],"status":{"#)
+        writer.raw(#"],"events":["#)
+        for (index, event) in record.events.enumerated() {
+            writer.raw(index == 0 ? #"{"timeUnixNano":"# : #",{"timeUnixNano":"#)
+            writer.quoted(event.time)
+            writer.raw(#","name":"#)
+            writer.string(event.name)
+            writer.raw(#","attributes":"#)
+            attributes(&writer, event.attributes.entries)
+            writer.raw("}")
+        }
+        writer.raw(#"],"status":{"#)
         switch record.status {
         case .unset: writer.raw(#""code":0}}"#)
         case .ok: writer.raw(#""code":1}}"#)

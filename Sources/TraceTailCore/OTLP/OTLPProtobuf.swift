@@ -40,6 +40,13 @@ public enum OTLPProtobuf {
             span.fixed64(7, start)
             span.fixed64(8, record.endTime ?? start)
             SpanAttributes.forEach(record, conventions) { keyValue(&span, 9, $0, $1) }
+            for event in record.events {
+                span.message(11) { message in                                       // Span.events
+                    if event.time != 0 { message.fixed64(1, event.time) }
+                    message.string(2, event.name)
+                    for (key, value) in event.attributes { keyValue(&message, 3, key, value) }
+                }
+            }
             switch record.status {
             case .unset: break
             case .ok: span.message(15) { $0.varint(3, 1) }

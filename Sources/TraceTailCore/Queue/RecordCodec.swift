@@ -54,6 +54,7 @@ public enum RecordCodec {
         static let cost = Present(rawValue: 1 << 9)
         static let parseError = Present(rawValue: 1 << 10)
         static let resource = Present(rawValue: 1 << 11)
+        static let events = Present(rawValue: 1 << 12)
     }
 
     private static func encode(_ record: Record, _ out: inout OutputBuffer) {
@@ -75,6 +76,7 @@ public enum RecordCodec {
         if record.cost != nil { present.insert(.cost) }
         if record.parseError != nil { present.insert(.parseError) }
         if record.resource != nil { present.insert(.resource) }
+        if !record.events.isEmpty { present.insert(.events) }
         out.varint(UInt64(present.rawValue))
         if let id = record.traceID {
             out.fixed(id.high)
@@ -91,6 +93,14 @@ public enum RecordCodec {
         if let cost = record.cost { out.fixed(cost.bitPattern) }
         if let problem = record.parseError { out.lengthPrefixed(problem) }
         if let resource = record.resource { attributes(resource.attributes, &out) }
+        if !record.events.isEmpty {
+            out.varint(UInt64(record.events.count))
+            for event in record.events {
+                out.lengthPrefixed(event.name)
+                out.varint(event.time)
+                attributes(event.attributes, &out)
+            }
+        }
         switch record.status {
         case .unset: out.append(0)
         case .ok: out.append(1)
@@ -150,6 +160,11 @@ public enum RecordCodec {
             let resource = Resource(try attributes(&input))
             // The records of one source share one resource again.
             record.resource = resource == previousResource ? previousResource : resource
+        }
+        if present.contains(.events) {
+            for _ in 0..<(try input.count()) {
+                record.events.append(SpanEvent(name: try input.string(), time: try input.varint(), attributes: try attributes(&input)))
+            }
         }
         switch try input.byte() {
         case 0: record.status = .unset

@@ -309,10 +309,11 @@ struct Tailer {
         return true
     }
 
-    /// Whether the file is now shorter than what was read, or holds other bytes where it was read.
+    /// Whether the file is now shorter than what was read, or holds other bytes where it was read — whatever its
+    /// size: truncated and written again between two looks, it may hold as many bytes as were read, or more.
     private func truncated(_ file: FollowedFile) -> Bool {
         guard let size = file.currentSize() else { return false }
-        return size < file.readOffset || (size > file.readOffset && file.rewritten(fingerprintBytes: configuration.fingerprintBytes))
+        return size < file.readOffset || file.rewritten(fingerprintBytes: configuration.fingerprintBytes)
     }
 
     /// The file was truncated (in place, or by copy-truncate). Its copy, when there is one — among the files

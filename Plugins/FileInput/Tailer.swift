@@ -377,10 +377,12 @@ struct Tailer {
         return nil
     }
 
-    /// A short file's first bytes, as read, reached the fingerprint length: it is now known by its fingerprint.
+    /// A short file's first bytes, as read, grew: its identity is taken from them again. Known by inode, it then
+    /// covers every byte read, so its checkpoint is confirmed by that content only (not by whatever the inode holds
+    /// after a truncation and a restart); once they reach the fingerprint length, it is known by its fingerprint.
     private func refreshIdentity(_ file: FollowedFile) {
         let identity = FileIdentity(prefix: file.prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
-        guard identity.key != file.identity.key, !files.contains(where: { $0 !== file && $0.identity.key == identity.key }) else { return }
+        guard identity != file.identity, !files.contains(where: { $0 !== file && $0.identity.key == identity.key }) else { return }
         file.identify(as: identity, prefix: file.prefix)
         book.update(file.stream, identity: identity, path: file.path)
     }
@@ -417,6 +419,7 @@ struct Tailer {
             progressed = true
             file.lastActivity = .now
             if file.prefix.count < configuration.fingerprintBytes {
+                let known = file.prefix.count
                 if UInt64(file.prefix.count) == file.readOffset {
                     // The first bytes as read, not as the file holds them by the next look: a rewrite is told by them.
                     file.prefix += buffer.bytes(count: count).prefix(configuration.fingerprintBytes - file.prefix.count)
@@ -424,7 +427,7 @@ struct Tailer {
                           let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes) {
                     file.prefix = prefix // read from a checkpoint on: the bytes before it as the file holds them
                 }
-                if file.prefix.count >= configuration.fingerprintBytes { refreshIdentity(file) }
+                if file.prefix.count > known { refreshIdentity(file) }
             }
             file.readOffset += UInt64(count)
             input.metrics.bytesRead.increment(by: count)

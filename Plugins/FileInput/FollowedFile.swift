@@ -60,7 +60,9 @@ final class FollowedFile {
         resource = framer == nil ? nil : PodMetadata.resource(path: path, realPath: realPath)
     }
 
-    /// A file that takes over `original`'s content (its copy): same stream, identity, offsets and held lines.
+    /// A file that takes over `original`'s content (its copy): same stream, identity, offsets and held lines. The
+    /// identity moves to the copy's device and inode (the original's inode now holds new content under its own
+    /// stream): the checkpoint leads to the copy after a crash, and a short file's key (`ino:`) is the copy's.
     init(copyOf original: FollowedFile, path: String, device: UInt64, inode: UInt64) {
         stream = original.stream
         self.path = path
@@ -68,9 +70,11 @@ final class FollowedFile {
         self.device = device
         self.inode = inode
         identity = original.identity
+        identity.device = device
+        identity.inode = inode
         prefix = original.prefix
         readOffset = original.readOffset
-        splitter = original.splitter.renamed(path)
+        splitter = original.splitter.renamed(path, identity: identity.key)
         joiner = original.joiner
         framer = original.framer
         resource = original.resource

@@ -253,7 +253,9 @@ struct Tailer {
     /// truncated by then is compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original,
     /// whose content the original delivers (it is followed from its end); other bytes make it a distinct file.
     /// Otherwise a confirmed checkpoint gives the offset (a restart, or a copy of a file read before), or
-    /// `start_at` does.
+    /// `start_at` does. A file shorter than its checkpoint's offset is read from 0 when it is the checkpoint's own
+    /// inode (truncated and written again while stopped); on another inode it is a copy made before what was
+    /// delivered since — all of it was delivered — and is followed from its end.
     private mutating func claim(_ file: FollowedFile) -> Bool {
         guard let descriptor = open(file), let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes),
               !prefix.isEmpty, let size = file.currentSize() else { return false }
@@ -275,7 +277,8 @@ struct Tailer {
         }
         var offset: UInt64 = 0
         if let checkpoint = book.checkpoint(identity.key) ?? book.checkpoint(identity.inodeKey), checkpoint.confirmed(by: prefix) {
-            offset = checkpoint.offset <= size ? checkpoint.offset : 0
+            let own = checkpoint.inode == 0 || InodeKey(device: checkpoint.device, inode: checkpoint.inode) == InodeKey(file)
+            offset = checkpoint.offset <= size ? checkpoint.offset : own ? 0 : size
         } else if file.seenAtStartup && configuration.startAt == .end {
             offset = size
         }

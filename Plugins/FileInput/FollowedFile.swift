@@ -39,8 +39,9 @@ final class FollowedFile {
     var partialSince: ContinuousClock.Instant?
     /// Whether its content was identified and its stream opened (see `Tailer.claim`); an unclaimed file is not read.
     var claimed = false
-    /// When discovery first saw it (a file that looks like a copy waits a little for its original's truncation).
-    let firstSeen = ContinuousClock.now
+    /// When discovery first saw it or, until it is claimed, last saw it grow as a copy of a file being read (a copy
+    /// waits, unchanged, a little for its original's truncation).
+    var unchangedSince = ContinuousClock.now
     /// Whether it existed when the input started (`start_at: end` applies to those).
     var seenAtStartup = false
 

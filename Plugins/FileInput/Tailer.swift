@@ -248,10 +248,11 @@ struct Tailer {
 
     /// Decides what a newly found file is before any of it is read: true once it is claimed (its stream opened at
     /// the offset to read from). An empty file waits for its first bytes. A file whose first bytes are those of a
-    /// file being read is its copy (copy-truncate): it waits (`rotate_wait`) for the original's truncation, and
-    /// then takes over the original's reading state, so nothing is read twice. A lookalike whose original is not
-    /// truncated by then is compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original,
-    /// whose content the original delivers (it is followed from its end); other bytes make it a distinct file.
+    /// file being read may be its copy (copy-truncate): it waits (`rotate_wait`, counted from the last time it grew
+    /// with the original's bytes: a copy being written) for the original's truncation, and then takes over the
+    /// original's reading state, so nothing is read twice. A lookalike whose original is not truncated by then is
+    /// compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original, whose content the
+    /// original delivers (it is followed from its end); other bytes make it a distinct file.
     /// Otherwise a confirmed checkpoint gives the offset (a restart, or a copy of a file read before), or
     /// `start_at` does. A file shorter than its checkpoint's offset is read from 0 when it is the checkpoint's own
     /// inode (truncated and written again while stopped); on another inode it is a copy made before what was
@@ -259,6 +260,7 @@ struct Tailer {
     private mutating func claim(_ file: FollowedFile) -> Bool {
         guard let descriptor = open(file), let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes),
               !prefix.isEmpty, let size = file.currentSize() else { return false }
+        let grew = size != file.size
         file.size = size
         var identity = FileIdentity(prefix: prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
         if let original = files.first(where: { $0 !== file && $0.claimed && $0.looksLikeOriginal(ofPrefix: prefix) }) {
@@ -266,9 +268,11 @@ struct Tailer {
                 truncate(original) // its copy (this file, or another) takes over its reading state
                 return false
             }
-            guard ContinuousClock.now - file.firstSeen >= lookalikeWait else { return false }
+            let compared = min(size, original.readOffset, Self.comparedBytes)
+            if grew && Self.sameBytes(file, original, count: compared) { file.unchangedSince = .now } // still being copied
+            guard ContinuousClock.now - file.unchangedSince >= lookalikeWait else { return false }
             identity.distinguished = identity.certainty == .fingerprint
-            if Self.sameBytes(file, original, count: min(size, original.readOffset, Self.comparedBytes)) {
+            if Self.sameBytes(file, original, count: compared) {
                 logger.info("file is a copy of one being read; following it from its end", metadata: [
                     "path": "\(file.path)", "original": "\(original.path)",
                 ])

@@ -39,8 +39,9 @@ final class FollowedFile {
     var partialSince: ContinuousClock.Instant?
     /// Whether its content was identified and its stream opened (see `Tailer.claim`); an unclaimed file is not read.
     var claimed = false
-    /// When discovery first saw it (a file that looks like a copy waits a little for its original's truncation).
-    let firstSeen = ContinuousClock.now
+    /// When discovery first saw it or, until it is claimed, last saw it grow as a copy of a file being read (a copy
+    /// waits, unchanged, a little for its original's truncation).
+    var unchangedSince = ContinuousClock.now
     /// Whether it existed when the input started (`start_at: end` applies to those).
     var seenAtStartup = false
 
@@ -60,7 +61,9 @@ final class FollowedFile {
         resource = framer == nil ? nil : PodMetadata.resource(path: path, realPath: realPath)
     }
 
-    /// A file that takes over `original`'s content (its copy): same stream, identity, offsets and held lines.
+    /// A file that takes over `original`'s content (its copy): same stream, identity, offsets and held lines. The
+    /// identity moves to the copy's device and inode (the original's inode now holds new content under its own
+    /// stream): the checkpoint leads to the copy after a crash, and a short file's key (`ino:`) is the copy's.
     init(copyOf original: FollowedFile, path: String, device: UInt64, inode: UInt64) {
         stream = original.stream
         self.path = path
@@ -68,9 +71,11 @@ final class FollowedFile {
         self.device = device
         self.inode = inode
         identity = original.identity
+        identity.device = device
+        identity.inode = inode
         prefix = original.prefix
         readOffset = original.readOffset
-        splitter = original.splitter.renamed(path)
+        splitter = original.splitter.renamed(path, identity: identity.key)
         joiner = original.joiner
         framer = original.framer
         resource = original.resource

@@ -248,15 +248,19 @@ struct Tailer {
 
     /// Decides what a newly found file is before any of it is read: true once it is claimed (its stream opened at
     /// the offset to read from). An empty file waits for its first bytes. A file whose first bytes are those of a
-    /// file being read is its copy (copy-truncate): it waits (`rotate_wait`) for the original's truncation, and
-    /// then takes over the original's reading state, so nothing is read twice. A lookalike whose original is not
-    /// truncated by then is compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original,
-    /// whose content the original delivers (it is followed from its end); other bytes make it a distinct file.
+    /// file being read may be its copy (copy-truncate): it waits (`rotate_wait`, counted from the last time it grew
+    /// with the original's bytes: a copy being written) for the original's truncation, and then takes over the
+    /// original's reading state, so nothing is read twice. A lookalike whose original is not truncated by then is
+    /// compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original, whose content the
+    /// original delivers (it is followed from its end); other bytes make it a distinct file.
     /// Otherwise a confirmed checkpoint gives the offset (a restart, or a copy of a file read before), or
-    /// `start_at` does.
+    /// `start_at` does. A file shorter than its checkpoint's offset is read from 0 when it is the checkpoint's own
+    /// inode (truncated and written again while stopped); on another inode it is a copy made before what was
+    /// delivered since — all of it was delivered — and is followed from its end.
     private mutating func claim(_ file: FollowedFile) -> Bool {
         guard let descriptor = open(file), let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes),
               !prefix.isEmpty, let size = file.currentSize() else { return false }
+        let grew = size != file.size
         file.size = size
         var identity = FileIdentity(prefix: prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
         if let original = files.first(where: { $0 !== file && $0.claimed && $0.looksLikeOriginal(ofPrefix: prefix) }) {
@@ -264,9 +268,11 @@ struct Tailer {
                 truncate(original) // its copy (this file, or another) takes over its reading state
                 return false
             }
-            guard ContinuousClock.now - file.firstSeen >= lookalikeWait else { return false }
+            let compared = min(size, original.readOffset, Self.comparedBytes)
+            if grew && Self.sameBytes(file, original, count: compared) { file.unchangedSince = .now } // still being copied
+            guard ContinuousClock.now - file.unchangedSince >= lookalikeWait else { return false }
             identity.distinguished = identity.certainty == .fingerprint
-            if Self.sameBytes(file, original, count: min(size, original.readOffset, Self.comparedBytes)) {
+            if Self.sameBytes(file, original, count: compared) {
                 logger.info("file is a copy of one being read; following it from its end", metadata: [
                     "path": "\(file.path)", "original": "\(original.path)",
                 ])
@@ -275,7 +281,8 @@ struct Tailer {
         }
         var offset: UInt64 = 0
         if let checkpoint = book.checkpoint(identity.key) ?? book.checkpoint(identity.inodeKey), checkpoint.confirmed(by: prefix) {
-            offset = checkpoint.offset <= size ? checkpoint.offset : 0
+            let own = checkpoint.inode == 0 || InodeKey(device: checkpoint.device, inode: checkpoint.inode) == InodeKey(file)
+            offset = checkpoint.offset <= size ? checkpoint.offset : own ? 0 : size
         } else if file.seenAtStartup && configuration.startAt == .end {
             offset = size
         }
@@ -309,10 +316,11 @@ struct Tailer {
         return true
     }
 
-    /// Whether the file is now shorter than what was read, or holds other bytes where it was read.
+    /// Whether the file is now shorter than what was read, or holds other bytes where it was read — whatever its
+    /// size: truncated and written again between two looks, it may hold as many bytes as were read, or more.
     private func truncated(_ file: FollowedFile) -> Bool {
         guard let size = file.currentSize() else { return false }
-        return size < file.readOffset || (size > file.readOffset && file.rewritten(fingerprintBytes: configuration.fingerprintBytes))
+        return size < file.readOffset || file.rewritten(fingerprintBytes: configuration.fingerprintBytes)
     }
 
     /// The file was truncated (in place, or by copy-truncate). Its copy, when there is one — among the files
@@ -376,10 +384,12 @@ struct Tailer {
         return nil
     }
 
-    /// A short file's first bytes, as read, reached the fingerprint length: it is now known by its fingerprint.
+    /// A short file's first bytes, as read, grew: its identity is taken from them again. Known by inode, it then
+    /// covers every byte read, so its checkpoint is confirmed by that content only (not by whatever the inode holds
+    /// after a truncation and a restart); once they reach the fingerprint length, it is known by its fingerprint.
     private func refreshIdentity(_ file: FollowedFile) {
         let identity = FileIdentity(prefix: file.prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
-        guard identity.key != file.identity.key, !files.contains(where: { $0 !== file && $0.identity.key == identity.key }) else { return }
+        guard identity != file.identity, !files.contains(where: { $0 !== file && $0.identity.key == identity.key }) else { return }
         file.identify(as: identity, prefix: file.prefix)
         book.update(file.stream, identity: identity, path: file.path)
     }
@@ -416,6 +426,7 @@ struct Tailer {
             progressed = true
             file.lastActivity = .now
             if file.prefix.count < configuration.fingerprintBytes {
+                let known = file.prefix.count
                 if UInt64(file.prefix.count) == file.readOffset {
                     // The first bytes as read, not as the file holds them by the next look: a rewrite is told by them.
                     file.prefix += buffer.bytes(count: count).prefix(configuration.fingerprintBytes - file.prefix.count)
@@ -423,7 +434,7 @@ struct Tailer {
                           let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes) {
                     file.prefix = prefix // read from a checkpoint on: the bytes before it as the file holds them
                 }
-                if file.prefix.count >= configuration.fingerprintBytes { refreshIdentity(file) }
+                if file.prefix.count > known { refreshIdentity(file) }
             }
             file.readOffset += UInt64(count)
             input.metrics.bytesRead.increment(by: count)

@@ -163,6 +163,27 @@ final class Tailing: @unchecked Sendable {
         #expect(report.missing.isEmpty, "\(report)")
     }
 
+    @Test func aCopyWrittenSlowerThanTheRotateWaitIsStillTheCopy() async throws {
+        let tailing = Tailing()
+        try await tailing.run(tailing.input(), expecting: 2000) {
+            tailing.logs.lines(0..<1000, to: "app.log")
+            try await eventually { tailing.delivered.count == 1000 }
+            // Copied in ten pieces over a second (rotate_wait is 300 ms), as `cp` copies a big file; then truncated.
+            let content = Array(FileManager.default.contents(atPath: tailing.logs.path("app.log"))!)
+            let copy = open(tailing.logs.path("app.log.1"), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            for piece in 0..<10 {
+                let range = content.count * piece / 10..<content.count * (piece + 1) / 10
+                _ = content[range].withUnsafeBytes { write(copy, $0.baseAddress, $0.count) }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            close(copy)
+            #expect(truncate(tailing.logs.path("app.log"), 0) == 0)
+            tailing.logs.lines(1000..<2000, to: "app.log")
+        }
+        let report = DeliveryReport(written: tailing.logs.written, delivered: tailing.delivered)
+        #expect(report.missing.isEmpty && report.duplicated.isEmpty && report.unexpected.isEmpty, "\(report)")
+    }
+
     @Test func truncateInPlaceThenAppendAndRewriteLongerThanTheOldOffset() async throws {
         let tailing = Tailing()
         var rewritten: [String] = []

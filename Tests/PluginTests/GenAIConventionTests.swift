@@ -22,13 +22,21 @@ import TestSupport
             for item in span["attributes"]?.items ?? [] {
                 let key = item["key"]?.text ?? ""
                 #expect(attributes[key] == nil, "\(key) written twice")
-                let value = item["value"]
-                attributes[key] = value?["stringValue"] ?? value?["intValue"].map { .int(Int64($0.text ?? "") ?? -1) }
-                    ?? value?["doubleValue"] ?? value?["boolValue"] ?? value?["arrayValue"]
+                attributes[key] = attributeValue(item["value"])
             }
             if case .int(let kind)? = span["kind"] { return (kind, attributes) }
             return (0, attributes)
         }
+    }
+
+    /// An OTLP/JSON AnyValue's value: an intValue (a string in OTLP/JSON) as an int, any other kind as it is.
+    func attributeValue(_ value: JSONValue?) -> JSONValue? {
+        guard let value else { return nil }
+        if let int = value["intValue"] { return .int(Int64(int.text ?? "") ?? -1) }
+        for kind in ["stringValue", "doubleValue", "boolValue", "arrayValue"] {
+            if let found = value[kind] { return found }
+        }
+        return nil
     }
 
     func json(_ value: JSONValue?) throws -> JSONValue {

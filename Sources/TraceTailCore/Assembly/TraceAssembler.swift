@@ -46,7 +46,7 @@ public struct TraceAssembler: Sendable {
         var sent: Bool
     }
 
-    private var known: RecentMap<SpanID, Known>
+    private var known: RecentSpans
     private var pending: [UInt64: Pending] = [:]
     /// Held entries in arrival order with their deadlines; entries emitted since stay here until they reach the front.
     private var order = Deque<(entry: UInt64, deadline: UInt64)>()
@@ -62,7 +62,7 @@ public struct TraceAssembler: Sendable {
         self.settings = settings
         wait = settings.waitNanoseconds
         counters = AssemblyCounters(metrics)
-        known = RecentMap(capacity: Self.rememberedSpans)
+        known = RecentSpans(capacity: Self.rememberedSpans)
     }
 
     /// Records held now.
@@ -175,7 +175,7 @@ public struct TraceAssembler: Sendable {
             record.traceID = trace
             if let parent { learn(parent, trace) }
             if let span {
-                known[span] = Known(trace: earlier?.trace ?? trace, sent: closed)
+                known.set(span, Known(trace: earlier?.trace ?? trace, sent: closed))
                 if !pending.isEmpty { propagate([(span, trace)]) } // children that came first
             }
             if closed { return true }
@@ -284,7 +284,7 @@ public struct TraceAssembler: Sendable {
     }
 
     private mutating func remember(_ span: SpanID, _ trace: TraceID, sent: Bool) {
-        known[span] = Known(trace: known[span]?.trace ?? trace, sent: sent)
+        known.set(span, Known(trace: known[span]?.trace ?? trace, sent: sent))
     }
 
     private mutating func expire(before now: UInt64) {
@@ -354,27 +354,5 @@ struct AssemblyCounters: Sendable {
         treesClosed = scope.counter("assembly_trees_closed_total")
         spansMerged = scope.counter("assembly_spans_merged_total")
         emittedEarly = scope.counter("assembly_records_emitted_early_total")
-    }
-}
-
-/// A map that remembers about the last `capacity` to `2 × capacity` keys written: two generations, the older
-/// dropped whole when the newer fills. Cheaper than an LRU list, and bounded all the same.
-struct RecentMap<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private var current: [Key: Value] = [:]
-    private var previous: [Key: Value] = [:]
-    let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    subscript(key: Key) -> Value? {
-        get { current[key] ?? (previous.isEmpty ? nil : previous[key]) }
-        set {
-            current[key] = newValue
-            if newValue == nil { previous[key] = nil }
-            if current.count >= capacity {
-                previous = current
-                current = [:]
-            }
-        }
     }
 }

@@ -25,7 +25,7 @@ public struct RequestDelivery: Sendable {
         self.inspect = inspect
         self.budget = budget
         logger = context.logger
-        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
+        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName, writes: context.dataWrites)
         destination = "\(context.kind) \(sender.url)"
         rejected = context.metrics.counter("spans_rejected_total")
         deadLettered = context.metrics.counter("spans_dead_lettered_total")
@@ -45,14 +45,13 @@ public struct RequestDelivery: Sendable {
                 }
             case .split(let reason):
                 guard records.count > 1 else {
-                    deadLetter(records.batch, "a single span is too large: \(reason)", status)
-                    return true
+                    return await deadLetter(records.batch, "a single span is too large: \(reason)", status)
                 }
                 let (head, tail) = records.split(at: records.count / 2)
                 guard await deliver(head) else { return false }
                 return await deliver(tail)
             case .permanent(let reason), .retry(let reason, _):
-                deadLetter(records.batch, reason, status)
+                return await deadLetter(records.batch, reason, status)
             }
             return true
         } catch {
@@ -60,17 +59,21 @@ public struct RequestDelivery: Sendable {
         }
     }
 
-    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) {
+    /// Writes the spans to the dead-letter file, retrying while the disk cannot take them; false when cancelled
+    /// first (they stay unacknowledged).
+    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) async -> Bool {
         do {
-            try deadLetters.write(batch, output: destination, reason: reason, status: status)
+            try await deadLetters.writeRetrying(batch, output: destination, reason: reason, status: status)
             deadLettered.increment(by: batch.records.count)
             logger.error("spans dead-lettered", metadata: [
                 "spans": "\(batch.records.count)", "reason": "\(reason)", "file": "\(deadLetters.path)",
             ])
+            return true
         } catch {
             logger.critical("spans failed and cannot be dead-lettered; left unacknowledged", metadata: [
                 "reason": "\(reason)", "error": "\(error)",
             ])
+            return false
         }
     }
 }

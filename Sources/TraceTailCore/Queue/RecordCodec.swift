@@ -22,21 +22,37 @@ public enum RecordCodec {
 
     /// The batch `encode` wrote, with the given token.
     public static func decode(_ bytes: [UInt8], ack: AckToken) throws(Failure) -> RecordBatch {
-        var input = ByteReader(bytes)
-        guard try input.byte() == version else { throw Failure(description: "unknown record encoding version") }
-        let flags = try input.byte()
-        let count = try input.count()
         var batch = RecordBatch(ack: ack)
-        batch.arrivedAsSpans = flags & 1 != 0
-        batch.records.reserveCapacity(count)
-        for _ in 0..<count {
-            let raw = try input.bytes()
-            let start = batch.storage.count
-            batch.storage.append(contentsOf: raw)
-            batch.records.append(try decodeRecord(&input, raw: start..<batch.storage.count))
-        }
-        guard input.isAtEnd else { throw Failure(description: "trailing bytes after \(count) records") }
+        try decode(bytes, appendingTo: &batch)
         return batch
+    }
+
+    /// Appends the records `encode` wrote to `batch` (which takes their `arrivedAsSpans` when it is empty); on
+    /// failure the batch is left as it was.
+    /// - Parameter identity: replaces every record's `position.identity`.
+    public static func decode(_ bytes: [UInt8], appendingTo batch: inout RecordBatch, identity: String? = nil) throws(Failure) {
+        let (records, stored) = (batch.records.count, batch.storage.count)
+        do throws(Failure) {
+            var input = ByteReader(bytes)
+            guard try input.byte() == version else { throw Failure(description: "unknown record encoding version") }
+            let flags = try input.byte()
+            let count = try input.count()
+            if records == 0 { batch.arrivedAsSpans = flags & 1 != 0 }
+            batch.records.reserveCapacity(records + count)
+            for _ in 0..<count {
+                let raw = try input.bytes()
+                let start = batch.storage.count
+                batch.storage.append(contentsOf: raw)
+                var record = try decodeRecord(&input, raw: start..<batch.storage.count)
+                if let identity { record.position.identity = identity }
+                batch.records.append(record)
+            }
+            guard input.isAtEnd else { throw Failure(description: "trailing bytes after \(count) records") }
+        } catch {
+            batch.records.removeSubrange(records...)
+            batch.storage.removeSubrange(stored...)
+            throw error
+        }
     }
 
     private struct Present: OptionSet {

@@ -6,7 +6,12 @@ import ServiceLifecycle
 /// A batch is acknowledged to its input only when every output has accepted it or dead-lettered it. On graceful
 /// shutdown the input is cancelled, the queues drain and every output is flushed; if the service group's grace
 /// period runs out first, the remaining work is cancelled and stays unacknowledged (a file input re-reads it).
+/// Either way the final writes (the input's `finish`, a disk buffer's `close`) then run to their end, bounded by
+/// `finalWriteLimit`; one that fails makes the pipeline fail.
 public final class Pipeline: Service {
+    /// How long the final writes at shutdown may take; the shutdown watchdog exits 5 s after the grace period.
+    public static let finalWriteLimit: Duration = .seconds(3)
+
     public let spec: PipelineSpec
     public let counters: PipelineCounters
     let input: any Input
@@ -62,7 +67,7 @@ public final class Pipeline: Service {
         let outputQueues = outputs.map { _ in
             BoundedQueue<Delivery>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         }
-        let failures = await withTaskGroup(of: PipelineError?.self) { group in
+        var failures = await withTaskGroup(of: PipelineError?.self) { group in
             group.addTask { await self.runInput(into: parseQueue) }
             group.addTask { await self.runParsers(from: parseQueue, to: outputQueues) }
             for (index, queue) in outputQueues.enumerated() {
@@ -72,7 +77,12 @@ public final class Pipeline: Service {
             for await case let failure? in group { failures.append(failure) }
             return failures
         }
-        await input.finish()
+        do {
+            try await FinalWrite.run(within: Self.finalWriteLimit) { [input] in try await input.finish() }
+        } catch {
+            logger.error("the input cannot save its final state", metadata: ["error": "\(error)"])
+            failures.append(PipelineError(pipeline: spec.name, message: "input (\(spec.input.kind)) cannot save its final state: \(error)"))
+        }
         logger.info("pipeline stopped", metadata: counters.summary)
         health?.pipeline(spec.name, failures.isEmpty ? .stopped : .failed)
         if let failure = failures.first { throw failure }
@@ -147,7 +157,7 @@ public final class Pipeline: Service {
             do {
                 let name = context.stageName.map { $0.isLetter || $0.isNumber ? $0 : "-" }
                 disk = try DiskQueue(directory: dataDirectory + "/\(String(name))-buffer", settings: buffer.settings,
-                                     metrics: context.metrics)
+                                     metrics: context.metrics, writes: context.dataWrites)
             } catch {
                 return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot open its disk buffer: \(error)")
             }
@@ -167,15 +177,21 @@ public final class Pipeline: Service {
                 }
                 group.addTask {
                     var failure: PipelineError?
-                    while !Task.isCancelled, let batch = await disk.nextBatch() {
-                        let sequence = batch.ack.sequence
-                        failure = await sender.send(batch) { disk.acknowledge(sequence) } ?? failure
+                    while !Task.isCancelled,
+                          let (batch, lease) = await disk.nextBatch(maxEntries: QueueEmitter.maxEntries, maxBytes: QueueEmitter.maxBytes) {
+                        failure = await sender.send(batch) { disk.acknowledge(lease) } ?? failure
                     }
                     return failure
                 }
                 var failure: PipelineError?
                 for await case let problem? in group { failure = problem }
                 return failure
+            }
+            do {
+                try await FinalWrite.run(within: Self.finalWriteLimit) { try await disk.close() }
+            } catch {
+                context.logger.error("cannot write the disk buffer's final state", metadata: ["error": "\(error)"])
+                return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot write its disk buffer's final state: \(error)")
             }
         } else {
             while !Task.isCancelled, let delivery = await queue.pop() {
@@ -208,7 +224,7 @@ struct OutputSender: Sendable {
         self.counters = counters
         delivered = context.metrics.counter("records_delivered_total")
         deadLettered = context.metrics.counter("records_dead_lettered_total")
-        deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
+        deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName, writes: context.dataWrites)
     }
 
     /// Sends one batch; `settle` runs once the output accepted it or it was dead-lettered. Returns the failure
@@ -224,7 +240,7 @@ struct OutputSender: Sendable {
         } catch {
             if Task.isCancelled || error is CancellationError { return nil }
             do {
-                try deadLetters.write(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
+                try await deadLetters.writeRetrying(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
                 deadLettered.increment(by: count)
                 counters.recordsDeadLettered.increment(by: count)
                 context.logger.error("batch dead-lettered", metadata: [
@@ -233,7 +249,8 @@ struct OutputSender: Sendable {
                 settle()
                 return nil
             } catch let writeError {
-                // Not acknowledged: a durable input delivers these records again after a restart.
+                // Cancelled while the dead-letter file could not be written. Not acknowledged: a durable input
+                // delivers these records again after a restart.
                 counters.recordsUndeliverable.increment(by: count)
                 context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
                     "error": "\(error)", "dead_letter_error": "\(writeError)",

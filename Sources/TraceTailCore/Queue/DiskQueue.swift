@@ -357,6 +357,7 @@ public final class DiskQueue: Sendable {
             }
             guard let current, cursor.offset < current.length else {
                 // This segment is read to its end (or deleted): on to the next one, if there is one yet.
+                if current == nil { cursor.file.close() } // deleted: its space goes only once no one holds it open
                 guard let following else {
                     exhausted = written
                     break
@@ -443,7 +444,9 @@ public final class DiskQueue: Sendable {
         }
         for segment in done { unlink(segment.path) }
         if let committed {
-            retireWritten(committed, minimumBytes: Self.retireBytes)
+            if retireWritten(committed, minimumBytes: Self.retireBytes) || !done.isEmpty {
+                wakeReader() // to close the deleted segment it may still hold open
+            }
             persist(committed)
         }
         for waiter in waiters { waiter.resume(returning: true) }
@@ -451,9 +454,10 @@ public final class DiskQueue: Sendable {
     }
 
     /// Deletes the segment being written once everything in it is acknowledged and it is `minimumBytes` long;
-    /// the next append starts a new one.
-    private func retireWritten(_ committed: UInt64, minimumBytes: Int) {
-        guard state.withLock({ $0.written == committed && ($0.segments.last?.length ?? 0) >= minimumBytes }) else { return }
+    /// the next append starts a new one. Returns whether it did.
+    @discardableResult
+    private func retireWritten(_ committed: UInt64, minimumBytes: Int) -> Bool {
+        guard state.withLock({ $0.written == committed && ($0.segments.last?.length ?? 0) >= minimumBytes }) else { return false }
         let retired = writer.withLock { writer -> Segment? in
             state.withLock { state -> Segment? in
                 guard writer.descriptor >= 0, state.written == committed, state.log.committed == committed,
@@ -464,7 +468,9 @@ public final class DiskQueue: Sendable {
                 return state.segments.removeFirst()
             }
         }
-        if let retired { unlink(retired.path) }
+        guard let retired else { return false }
+        unlink(retired.path)
+        return true
     }
 
     /// Waits until `sequence` is acknowledged; false when the task was cancelled first.

@@ -57,6 +57,6 @@ config "$work/data-drain" never "{ type: discard }"
 records=$(grep -o "records_in=[0-9]*" "$work/drain.log" | head -1 | cut -d= -f2)
 awk -v records="$records" -F': ' '
   /Elapsed \(wall clock\)/ { n = split($2, t, ":"); wall = (n == 3 ? t[1] * 3600 + t[2] * 60 + t[3] : t[1] * 60 + t[2]) }
-  /User time/ { user = $2 } /System time/ { system = $2 } /Maximum resident/ { rss = $2 }
+  /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident/ { rss = $2 }
   END { printf "drained %d records in %.2f s: %.0f records/s, user %.2f s, system %.2f s, peak RSS %.1f MB\n",
-               records, wall, records / wall, user, system, rss / 1024 }' "$work/drain.log"
+               records, wall, records / wall, user, sys, rss / 1024 }' "$work/drain.log"

@@ -152,6 +152,7 @@ public final class Pipeline: Service {
         let (output, context) = outputs[index]
         let sender = OutputSender(output: output, context: context, counters: counters, dataDirectory: dataDirectory)
         var failure: PipelineError?
+        var buffered: DiskQueue?
         if let buffer = spec.outputs[index].buffer {
             let disk: DiskQueue
             do {
@@ -187,23 +188,28 @@ public final class Pipeline: Service {
                 for await case let problem? in group { failure = problem }
                 return failure
             }
-            do {
-                try await FinalWrite.run(within: Self.finalWriteLimit) { try await disk.close() }
-            } catch {
-                context.logger.error("cannot write the disk buffer's final state", metadata: ["error": "\(error)"])
-                return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot write its disk buffer's final state: \(error)")
-            }
+            buffered = disk
         } else {
             while !Task.isCancelled, let delivery = await queue.pop() {
                 failure = await sender.send(delivery.batch) { delivery.pending.settle() } ?? failure
             }
         }
-        guard !Task.isCancelled else { return failure }
-        do {
-            try await output.flush()
-        } catch {
-            context.logger.error("flush failed", metadata: ["error": "\(error)"])
-            return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
+        if !Task.isCancelled {
+            do {
+                try await output.flush()
+            } catch {
+                context.logger.error("flush failed", metadata: ["error": "\(error)"])
+                failure = PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
+            }
+        }
+        if let buffered {
+            // After the flush: its acknowledgements are in the position written.
+            do {
+                try await FinalWrite.run(within: Self.finalWriteLimit) { try await buffered.close() }
+            } catch {
+                context.logger.error("cannot write the disk buffer's final state", metadata: ["error": "\(error)"])
+                return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot write its disk buffer's final state: \(error)")
+            }
         }
         return failure
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End to end, with the production build (deploy/build-release.sh): file input → parser → otlp output → a local
 # counting OTLP sink (Benchmarks/OTLPSink), with `run --once` on N deterministic LLM-call lines, for JSON and kv
-# logs and both OTLP encodings. Prints lines/s,
+# logs, and the JSON lines in containerd's CRI framing (`format: cri`, every 1000th line cut in two pieces), and
+# both OTLP encodings. Prints lines/s,
 # CPU seconds (user+sys) per million lines and peak RSS (from /usr/bin/time), the median of RUNS runs each, and
 # checks that the sink saw every span exactly once. Then the `langwatch` collector output, whose rule is one trace
 # per request (every sample line is a trace of its own: TRACES requests), the idle RSS, and the sink alone with
@@ -40,15 +41,17 @@ measure() {
 }
 
 printf "%-6s %-9s %12s %14s %14s   %s\n" format encoding lines/s "CPU-s per 1M" "peak RSS MB" "runs (lines/s)"
-for format in json kv; do
+for format in json kv cri; do
   .build/release/SampleLogs $format "$lines" > "$work/app.log"
+  parser=$format; framing=lines
+  if [ $format = cri ]; then parser=json; framing=cri; fi
   for encoding in protobuf json; do
     cat > "$work/config.yaml" <<YAML
 service: { data_dir: $work/data }
 pipelines:
   bench:
-    input: { type: file, include: ["$work/app.log"], start_at: beginning }
-    parsers: [ { type: $format } ]
+    input: { type: file, include: ["$work/app.log"], start_at: beginning, format: $framing }
+    parsers: [ { type: $parser } ]
     outputs:
       - { type: otlp, endpoint: "http://127.0.0.1:$port/v1/traces", encoding: $encoding, compression: none }
 YAML

@@ -35,7 +35,7 @@ public struct ConsoleOutput: DirectOutput {
         self.configuration = configuration
     }
 
-    public func send(_ batch: RecordBatch) async throws {
+    public func deliver(_ batch: RecordBatch) async throws {
         let bytes = render(batch)
         // Standard output may be a slow pipe: write off the cooperative threads.
         try await BlockingIO.run {

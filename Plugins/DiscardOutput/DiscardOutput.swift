@@ -24,7 +24,7 @@ public struct DiscardOutput: DirectOutput {
         discarded = context.metrics.counter("records_discarded_total")
     }
 
-    public func send(_ batch: RecordBatch) async throws {
+    public func deliver(_ batch: RecordBatch) async throws {
         discarded.increment(by: batch.records.count)
     }
 }

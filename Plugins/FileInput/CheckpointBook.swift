@@ -2,122 +2,189 @@ import Logging
 import Synchronization
 import TraceTailCore
 
-/// The checkpoints of one file input: those loaded at startup and those of the files being read, whose offsets
-/// come from the acknowledgement ledger. Shared by the reading loop (periodic saves) and `finish` (the last save).
+/// What has been delivered of each file, and the checkpoints that keep it across restarts.
+///
+/// The reading loop opens a *stream* per file content it reads (a truncated file starts a new stream; a
+/// copy-truncate copy takes over its original's) and registers every batch before emitting it; acknowledgements
+/// (from output tasks) commit each stream in order through its `OrderedCommitLog`, and every commit that moves is
+/// appended to the journal at once, so a crash repeats only what was in flight. `save` folds the journal into the
+/// checkpoint file now and then, and prunes the checkpoints of files long gone.
 final class CheckpointBook: Sendable {
-    /// What the book knows of a file being read.
-    struct Live {
-        var id: String
+    /// One file content being read, or read and waiting for its last acknowledgements.
+    private struct Stream {
+        var identity: FileIdentity
         var path: String
-        var prefixLength: Int
-        var prefixHash: UInt64
-        /// Whether it is still being read (false once let go; it stays until its batches settled).
+        var commits: OrderedCommitLog<UInt64>
+        /// Whether the file is still being read (false once let go; the stream stays until its batches settled).
         var active = true
     }
 
     private struct State {
         var saved: [String: Checkpoint]
-        var live: [Int: Live] = [:]
+        var streams: [Int: Stream] = [:]
+        /// An emitted batch's stream and ticket, by its acknowledgement sequence.
+        var tickets: [UInt64: (stream: Int, ticket: OrderedCommitLog<UInt64>.Ticket)] = [:]
+        var journal: CheckpointJournal
         var dirty = false
     }
 
     let file: CheckpointFile
-    let ledger: AckLedger
     let pruneAfter: Duration
     let logger: Logger
+    /// Where a failed journal or checkpoint write (a full disk) is reported: logged once, counted, not ready.
+    let writes: DataWrites
     private let state: Mutex<State>
 
-    init(file: CheckpointFile, ledger: AckLedger, pruneAfter: Duration, logger: Logger) {
-        self.file = file
-        self.ledger = ledger
+    /// Loads the checkpoint file and replays the journals written after it.
+    init(path: String, pruneAfter: Duration, logger: Logger, writes: DataWrites) {
+        file = CheckpointFile(path: path)
         self.pruneAfter = pruneAfter
         self.logger = logger
-        let loaded: [String: Checkpoint]
+        self.writes = writes
+        var contents: CheckpointFile.Contents
         switch file.load() {
-        case .entries(let entries):
-            loaded = entries
+        case .contents(let loaded):
+            contents = loaded
         case .damaged(let reason, let quarantinedAt):
             logger.error("checkpoint file is damaged; starting per start_at", metadata: [
                 "file": "\(file.path)", "reason": "\(reason)", "moved_to": "\(quarantinedAt)",
             ])
-            loaded = [:]
+            contents = CheckpointFile.Contents()
         }
-        state = Mutex(State(saved: loaded))
+        if let slash = path.lastIndex(of: "/") { try? FileSystem.createDirectory(String(path[..<slash])) }
+        let journal = CheckpointJournal(basePath: path + ".journal", replayingFrom: contents.journal, into: &contents.entries)
+        state = Mutex(State(saved: contents.entries, journal: journal, dirty: true))
     }
 
-    /// The saved checkpoint of an identity.
+    /// The saved checkpoint of an identity key.
     func checkpoint(_ id: String) -> Checkpoint? {
         state.withLock { $0.saved[id] }
     }
 
-    /// Starts or updates what is known of a file being read.
-    func track(_ key: Int, _ live: Live) {
-        // A previous identity's entry stays (until pruned): a copy of the old content may still turn up.
+    /// Every saved checkpoint that no stream is reading.
+    func unclaimedCheckpoints() -> [Checkpoint] {
         state.withLock { state in
-            state.live[key] = live
+            let claimed = Set(state.streams.values.map(\.identity.key))
+            return state.saved.values.filter { !claimed.contains($0.id) }
+        }
+    }
+
+    /// Starts a stream: a file content read from `committed` on (everything before it is delivered).
+    func open(_ stream: Int, identity: FileIdentity, path: String, committed: UInt64) {
+        state.withLock { state in
+            state.streams[stream] = Stream(identity: identity, path: path, commits: OrderedCommitLog(committed: committed))
+            record(stream, &state)
+        }
+    }
+
+    /// The stream's file has a new path (renamed, or a copy took it over) or identity (it grew past the
+    /// fingerprint length): recorded in the journal at once, so that a crash right after a rename still finds it.
+    func update(_ stream: Int, identity: FileIdentity, path: String) {
+        state.withLock { state in
+            guard state.streams[stream] != nil else { return }
+            state.streams[stream]!.identity = identity
+            state.streams[stream]!.path = path
+            record(stream, &state)
+        }
+    }
+
+    /// Registers a batch about to be emitted, ending at byte `end` of the stream.
+    func register(_ stream: Int, sequence: UInt64, end: UInt64) {
+        state.withLock { state in
+            guard let ticket = state.streams[stream]?.commits.register(end: end) else { return }
+            state.tickets[sequence] = (stream, ticket)
+        }
+    }
+
+    /// Bytes up to `end` held no record (blank lines, the skipped rest of a long line): committed in turn.
+    func settle(_ stream: Int, end: UInt64) {
+        state.withLock { state in
+            let before = state.streams[stream]?.commits.committed
+            state.streams[stream]?.commits.settle(end: end)
+            if state.streams[stream]?.commits.committed != before { record(stream, &state) }
+        }
+    }
+
+    /// Every output settled the batch: commits its stream as far as it is contiguous, and journals the move.
+    func acknowledge(_ sequence: UInt64) {
+        state.withLock { state in
+            guard let (stream, ticket) = state.tickets.removeValue(forKey: sequence),
+                  state.streams[stream]?.commits.acknowledge(ticket) == true else { return }
+            record(stream, &state)
+        }
+    }
+
+    /// The stream's file is no longer read; its checkpoint stays, and the stream goes once its batches settled.
+    func release(_ stream: Int) {
+        state.withLock { state in
+            state.streams[stream]?.active = false
             state.dirty = true
         }
     }
 
-    /// Keeps what was delivered of a file under its current identity before the file takes a new one (it was
-    /// truncated): a copy of the old content (copy-truncate) resumes from there.
-    func retire(_ key: Int) {
+    /// The delivered offset of a stream, and whether batches of it are in flight.
+    func committed(_ stream: Int) -> (offset: UInt64, inFlight: Bool)? {
+        state.withLock { state in state.streams[stream].map { ($0.commits.committed, !$0.commits.isSettled) } }
+    }
+
+    /// Batches emitted and not yet acknowledged, over all streams.
+    var outstanding: Int {
+        state.withLock { $0.tickets.count }
+    }
+
+    /// Bytes read but not yet acknowledged, over the streams being read.
+    func lag(readOffsets: [Int: UInt64]) -> Int {
         state.withLock { state in
-            guard let live = state.live[key], let (offset, _) = ledger.committed(file: key) else { return }
-            state.saved[live.id] = Checkpoint(id: live.id, path: live.path, offset: offset, prefixLength: live.prefixLength,
-                                              prefixHash: live.prefixHash, updated: Clock.nowNanoseconds)
-            state.dirty = true
+            readOffsets.reduce(0) { total, entry in
+                let committed = state.streams[entry.key]?.commits.committed ?? entry.value
+                return total + Int(entry.value - min(entry.value, committed))
+            }
         }
     }
 
-    /// The file is no longer read; its checkpoint stays.
-    func release(_ key: Int) {
-        state.withLock { state in
-            state.live[key]?.active = false
-            state.dirty = true
-        }
-    }
-
-    /// Writes the checkpoints when anything changed (or always, with `force`).
-    func save(force: Bool = false) async {
+    /// Folds the journal into the checkpoint file when anything changed (or always, with `force`), forgets
+    /// released streams that settled, and prunes checkpoints of files gone for `prune_after`. Throws when the
+    /// file cannot be written (reported through `writes`; it is tried again at the next save).
+    func save(force: Bool = false) throws(SystemError) {
         let now = Clock.nowNanoseconds
         let prune = UInt64(pruneAfter.components.seconds) * 1_000_000_000
-        let entries: [String: Checkpoint]? = state.withLock { state in
-            var changed = state.dirty
-            for (key, live) in state.live {
-                guard let (offset, inFlight) = ledger.committed(file: key) else { continue }
-                let previous = state.saved[live.id]
-                if previous?.offset != offset || previous?.path != live.path {
-                    state.saved[live.id] = Checkpoint(id: live.id, path: live.path, offset: offset, prefixLength: live.prefixLength,
-                                                      prefixHash: live.prefixHash, updated: now)
-                    changed = true
-                }
-                if !live.active && !inFlight {
-                    state.live[key] = nil
-                    ledger.remove(file: key)
-                }
+        let snapshot: CheckpointFile.Contents? = state.withLock { state in
+            for (key, stream) in state.streams where !stream.active && stream.commits.isSettled {
+                state.streams[key] = nil
             }
-            let liveIDs = Set(state.live.values.map(\.id))
-            for (id, entry) in state.saved where !liveIDs.contains(id) && now > entry.updated + prune {
+            let reading = Set(state.streams.values.map(\.identity.key))
+            for (id, entry) in state.saved where !reading.contains(id) && now > entry.updated + prune {
                 state.saved[id] = nil
-                changed = true
+                state.dirty = true
             }
+            guard state.dirty || force else { return nil }
             state.dirty = false
-            return changed || force ? state.saved : nil
+            return CheckpointFile.Contents(entries: state.saved, journal: state.journal.startNext())
         }
-        guard let entries else { return }
-        do {
-            try await BlockingIO.run { [file] in try file.save(entries) }
+        guard let snapshot else { return }
+        do throws(SystemError) {
+            try file.save(snapshot, reporting: writes)
         } catch {
-            logger.error("cannot write checkpoints", metadata: ["file": "\(file.path)", "error": "\(error)"])
             state.withLock { $0.dirty = true }
+            throw error
         }
+        state.withLock { $0.journal.delete(before: snapshot.journal) }
     }
 
-    /// Bytes read but not yet acknowledged, over the files being read.
-    func lag(readOffsets: [Int: UInt64]) -> Int {
-        readOffsets.reduce(0) { total, entry in
-            total + Int(entry.value - min(entry.value, ledger.committed(file: entry.key)?.offset ?? entry.value))
-        }
+    /// Closes the journal (the input stopped).
+    func close() {
+        state.withLock { $0.journal.close() }
+    }
+
+    /// Writes the stream's checkpoint into the book and the journal.
+    private func record(_ stream: Int, _ state: inout State) {
+        guard let current = state.streams[stream] else { return }
+        let entry = Checkpoint(identity: current.identity, path: current.path, offset: current.commits.committed,
+                               updated: Clock.nowNanoseconds)
+        state.saved[entry.id] = entry
+        state.dirty = true
+        // Reading goes on when this fails: the periodic save still keeps the checkpoint, and at worst a crash
+        // before it repeats lines (never loses them).
+        try? state.journal.append(entry, reporting: writes)
     }
 }

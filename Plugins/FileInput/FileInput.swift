@@ -5,8 +5,9 @@ import Glibc
 #endif
 
 /// Tails files matched by globs: follows them through rename and copy-truncate rotation, truncation, deletion
-/// and re-creation, identifies them by a fingerprint of their first bytes, and checkpoints only what every output
-/// acknowledged.
+/// and re-creation, identifies them by a fingerprint of their first bytes (`FileIdentity`), and checkpoints only
+/// what every output acknowledged, as it is acknowledged (`CheckpointBook`). `Tailer` is the reading loop,
+/// `FollowedFile` one file being read.
 public final class FileInput: Input {
     public enum StartAt: String, ConfigChoice {
         case beginning, end
@@ -26,6 +27,7 @@ public final class FileInput: Input {
         public var maxLineBytes = ByteSize.mebibytes(1)
         public var partialLineTimeout: ConfigDuration?
         var multiline: MultilineJoiner.Settings?
+        var format = ContainerFormat.lines
         public var maxOpenFiles = 1024
         public var closeInactive = ConfigDuration(.seconds(300))
         public var rotateWait = ConfigDuration.seconds(5)
@@ -34,7 +36,7 @@ public final class FileInput: Input {
         public var readChunk = ByteSize.kibibytes(64)
 
         enum CodingKeys: String, CodingKey {
-            case include, exclude, watch, multiline, encoding
+            case include, exclude, watch, multiline, encoding, format
             case startAt = "start_at"
             case pollInterval = "poll_interval"
             case fingerprintBytes = "fingerprint_bytes"
@@ -66,6 +68,11 @@ public final class FileInput: Input {
             try container.decode(.maxLineBytes, into: &maxLineBytes)
             partialLineTimeout = try container.decodeIfPresent(ConfigDuration.self, forKey: .partialLineTimeout)
             multiline = try container.decodeIfPresent(MultilineJoiner.Settings.self, forKey: .multiline)
+            try container.decode(.format, into: &format)
+            if multiline != nil && format != .lines {
+                throw ConfigValueError("multiline is not supported with container framing (format: \(format.rawValue))",
+                                       codingPath: container.codingPath + [CodingKeys.multiline])
+            }
             try container.decode(.maxOpenFiles, into: &maxOpenFiles)
             try container.decode(.closeInactive, into: &closeInactive)
             try container.decode(.rotateWait, into: &rotateWait)
@@ -103,10 +110,13 @@ public final class FileInput: Input {
                      "Emit a last line that has had no newline for this long (by default it waits for its newline)."),
         PluginOption("multiline", "mapping", default: "none",
                      "Join stack traces: start_pattern (a matching line starts a record) or continue_pattern (a matching line continues one), timeout (1s), max_lines (500)."),
+        PluginOption("format", ContainerFormat.choices, default: "lines",
+                     "Container log framing to take off before parsers: cri (containerd, CRI-O), docker (json-file), auto (per file, from its first line); pieces of long lines are joined, the runtime's time becomes the observed time, the stream the attribute log.iostream, and the kubelet's path gives the k8s.* resource attributes."),
         PluginOption("max_open_files", "integer", default: "1024", "At most this many files are held open; the least recently active idle ones are closed first."),
         PluginOption("close_inactive", "duration", default: "5m", "A file with no new data for this long is closed (and reopened when it grows)."),
         PluginOption("rotate_wait", "duration", default: "5s", "A rotated-away or deleted file is let go this long after its last data, once read to its end."),
-        PluginOption("checkpoint_interval", "duration", default: "1s", "How often checkpoints are written (and at shutdown)."),
+        PluginOption("checkpoint_interval", "duration", default: "1s",
+                     "How often the acknowledgement journal (written as acknowledgements arrive) is folded into the checkpoint file."),
         PluginOption("prune_after", "duration", default: "7d", "Checkpoints of files gone for this long are forgotten."),
         PluginOption("read_chunk", "size", default: "64KiB", "How much is read at once; each read becomes one batch."),
         PluginOption("encoding", "utf-8", default: "utf-8", "Invalid bytes are replaced when text is made, never fatal."),
@@ -114,7 +124,6 @@ public final class FileInput: Input {
 
     let configuration: Configuration
     let context: PluginContext
-    let ledger = AckLedger()
     let book: CheckpointBook
     let metrics: Metrics
     /// With `run --once`: what has been read of each file, reported while it runs.
@@ -126,6 +135,7 @@ public final class FileInput: Input {
         let bytesRead: MetricCounter
         let linesRead: MetricCounter
         let linesTruncated: MetricCounter
+        let malformedFraming: MetricCounter
         let rotations: MetricCounter
         let truncations: MetricCounter
         let bytesLost: MetricCounter
@@ -137,6 +147,7 @@ public final class FileInput: Input {
             bytesRead = scope.counter("bytes_read_total")
             linesRead = scope.counter("lines_read_total")
             linesTruncated = scope.counter("lines_truncated_total")
+            malformedFraming = scope.counter("malformed_framing_total")
             rotations = scope.counter("rotations_total")
             truncations = scope.counter("truncations_total")
             bytesLost = scope.counter("bytes_lost_total")
@@ -147,8 +158,9 @@ public final class FileInput: Input {
     public init(configuration: Configuration, context: PluginContext) {
         self.configuration = configuration
         self.context = context
-        book = CheckpointBook(file: CheckpointFile(path: context.dataDirectory + "/checkpoints-\(context.stageName).json"),
-                              ledger: ledger, pruneAfter: configuration.pruneAfter.duration, logger: context.logger)
+        book = CheckpointBook(path: context.dataDirectory + "/checkpoints-\(context.stageName).json",
+                              pruneAfter: configuration.pruneAfter.duration, logger: context.logger,
+                              writes: context.dataWrites)
         metrics = Metrics(context.metrics)
         progress = context.once ? BackfillProgress(lines: metrics.linesRead) : nil
     }
@@ -162,12 +174,23 @@ public final class FileInput: Input {
         try await tailer.run()
     }
 
-    public func acknowledge(_ token: AckToken) {
-        ledger.acknowledge(token.sequence)
+    /// Commits a delivered or dead-lettered batch; an abandoned one stays uncommitted, so it is read again after
+    /// a restart.
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { book.acknowledge(token.sequence) }
     }
 
-    /// Writes the final checkpoints once the pipeline has drained.
-    public func finish() async {
-        await book.save()
+    /// Writes the final checkpoints once the pipeline has drained. Throws when they cannot be written (the
+    /// journal then still holds every acknowledgement, unless the disk refused that too).
+    public func finish() async throws {
+        defer { book.close() }
+        try book.save(force: true)
+    }
+
+    /// Folds the acknowledgement journal into the checkpoint file, on the blocking-I/O threads (its fsync must
+    /// not hold one of the few cooperative threads). A failure is reported by the book's `DataWrites`; the journal
+    /// still holds every acknowledgement, and the next save tries again.
+    func saveCheckpointsInBackground() async {
+        _ = try? await BlockingIO.run { [book] in try? book.save() }
     }
 }

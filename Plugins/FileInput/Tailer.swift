@@ -4,60 +4,18 @@ import TraceTailCore
 import Glibc
 #endif
 
-/// One file being read.
-final class TrackedFile {
-    let key: Int
-    /// The path it was last matched under (a symbolic link stays as matched).
-    var path: String
-    let device: UInt64
-    let inode: UInt64
-    var id: String
-    var descriptor: Int32?
-    /// Every byte before this was read.
-    var readOffset: UInt64
-    var size: UInt64 = 0
-    var splitter: LineSplitter
-    var joiner: MultilineJoiner?
-    /// The first bytes (up to the fingerprint length) as last read.
-    var prefix: [UInt8]
-    /// Bumped on truncation, so that acknowledgements of the old content are ignored.
-    var generation = 0
-    /// The path no longer leads to this file (renamed away or deleted): read it to its end, then let it go.
-    var detached = false
-    var lastActivity: ContinuousClock.Instant
-    /// When a partial line was first held at the end of the file.
-    var partialSince: ContinuousClock.Instant?
-
-    init(key: Int, path: String, device: UInt64, inode: UInt64, id: String, offset: UInt64, prefix: [UInt8],
-         maxLineBytes: Int, multiline: MultilineJoiner.Settings?) {
-        self.key = key
-        self.path = path
-        self.device = device
-        self.inode = inode
-        self.id = id
-        readOffset = offset
-        self.prefix = prefix
-        splitter = LineSplitter(source: path, identity: id, maxLineBytes: maxLineBytes, offset: offset)
-        joiner = multiline.map { MultilineJoiner(settings: $0, maxBytes: maxLineBytes) }
-        lastActivity = .now
-    }
-
-    /// Every byte before this was emitted or skipped: the start of a held partial line or multiline record.
-    var settledOffset: UInt64 { min(splitter.settledOffset, joiner?.pendingStart ?? .max) }
-}
-
-/// The reading loop of a file input: discovery, identity, reading, rotation and truncation handling.
+/// The reading loop of a file input: discovery (globs, renames, deletions, files rotated away before a crash),
+/// identity (copies, truncations), reading and letting go.
 struct Tailer {
     let input: FileInput
     let emitter: BatchEmitter
     var configuration: FileInput.Configuration { input.configuration }
+    var book: CheckpointBook { input.book }
     var logger: Logger { input.context.logger }
-    var files: [Int: TrackedFile] = [:]
-    var nextKey = 0
+    /// In the order they were found, which is the order they are read in.
+    var files: [FollowedFile] = []
+    var nextStream = 0
     var nextSequence: UInt64 = 0
-    /// Files that share their first bytes with a file being read, first seen when: a copy (copy-truncate) is
-    /// told from a distinct file by waiting to see whether the original gets truncated.
-    var lookalikes: [String: ContinuousClock.Instant] = [:]
     var watcher: DirectoryWatcher?
     let buffer: ChunkBuffer
     var lastCheckpoint = ContinuousClock.now
@@ -76,91 +34,186 @@ struct Tailer {
         }
     }
 
+    /// Which files a pass of the reading loop looks at.
+    enum Look {
+        /// Every file (at startup, at each poll, at inotify's safety rescan, after lost events).
+        case everything
+        /// The files written to since the last pass, those that had data in it, and those rotated away or not
+        /// yet claimed — so an idle file costs nothing between full looks.
+        case changed(written: Set<String>, busy: Set<ObjectIdentifier>)
+    }
+
     mutating func run() async throws {
         discover(startup: true)
-        var lastDiscovery = ContinuousClock.now
+        recoverRotatedFiles()
+        var look = Look.everything
+        var lastFullLook = ContinuousClock.now
         while true {
             try Task.checkCancellation()
-            let progressed = try await readAll()
+            let busy = try await readAll(look)
+            let progressed = !busy.isEmpty
             try await expireAndLetGo()
             if ContinuousClock.now - lastCheckpoint >= configuration.checkpointInterval.duration {
-                await input.book.save()
+                await input.saveCheckpointsInBackground()
                 lastCheckpoint = .now
-                input.metrics.checkpointLag.set(input.book.lag(readOffsets: files.mapValues(\.readOffset)))
+                input.metrics.checkpointLag.set(book.lag(readOffsets: Dictionary(
+                    files.filter(\.claimed).map { ($0.stream, $0.readOffset) }, uniquingKeysWith: max)))
             }
             if input.context.once && !progressed {
-                try await finishOnce()
-                return
-            }
-            if !progressed {
-                try await waitForChange()
-            }
-            // Look for new, renamed and deleted files after every wait, and at least every poll interval while
-            // busy files keep the reader from waiting.
-            if !progressed || ContinuousClock.now - lastDiscovery >= configuration.pollInterval.duration {
+                // Done once a look at every file found nothing more to read (and nothing waits to be claimed).
+                if case .everything = look {
+                    if files.allSatisfy({ $0.claimed || $0.size == 0 }) {
+                        try await finishOnce()
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(20)) // a lookalike waits to be told from a copy
+                }
+                look = .everything
                 discover(startup: false)
-                lastDiscovery = .now
+                continue
+            }
+            // Idle: wait for a change (or the poll interval). Busy: collect what changed meanwhile, without waiting.
+            let interval = configuration.pollInterval.duration
+            var changes: DirectoryChanges?
+            if let watcher {
+                changes = try await watcher.wait(timeout: progressed ? .zero : interval * 5)
+            } else if !progressed {
+                try await Task.sleep(for: interval)
+            }
+            let sinceFullLook = ContinuousClock.now - lastFullLook
+            let fullLookDue = if watcher != nil {
+                (!progressed && changes == nil) || changes?.overflowed == true || sinceFullLook >= interval * 5
+            } else {
+                !progressed || sinceFullLook >= interval
+            }
+            if fullLookDue {
+                look = .everything
+                lastFullLook = .now
+                discover(startup: false)
+            } else {
+                if changes?.structural == true { discover(startup: false) }
+                look = .changed(written: changes?.written ?? [], busy: busy)
             }
         }
     }
 
     /// `--once`: everything is read; hand out held lines, wait until every batch was delivered, save.
     private mutating func finishOnce() async throws {
-        for file in files.values.sorted(by: { $0.key < $1.key }) {
+        for file in files {
             try await emitHeld(file)
         }
-        while input.ledger.outstanding > 0 {
+        while book.outstanding > 0 {
             try await Task.sleep(for: .milliseconds(10))
         }
-        for key in files.keys { input.book.release(key) }
-        await input.book.save(force: true)
-    }
-
-    private mutating func waitForChange() async throws {
-        let interval = configuration.pollInterval.duration
-        if let watcher {
-            _ = try await watcher.wait(timeout: interval * 5)
-        } else {
-            try await Task.sleep(for: interval)
-        }
+        for file in files { book.release(file.stream) }
     }
 
     // MARK: Discovery
 
-    /// Finds the matched files, recognises the ones already being read, and starts the new ones.
+    /// Finds the matched files, recognises the ones already followed (under a new path after a rename inside the
+    /// glob), notes those no longer matched (renamed away: their new path is recorded; deleted), and adds new ones.
     mutating func discover(startup: Bool) {
         var matched: [(path: String, info: stat)] = []
-        var seenInodes = Set<String>()
+        var seenInodes = Set<InodeKey>()
         for pattern in configuration.include {
             for path in Glob(pattern: pattern).files()
             where !configuration.exclude.contains(where: { Glob.excludes($0, path) }) {
                 var info = stat()
-                guard stat(path, &info) == 0, seenInodes.insert("\(info.st_dev):\(info.st_ino)").inserted else { continue }
+                guard stat(path, &info) == 0, seenInodes.insert(InodeKey(info)).inserted else { continue }
                 matched.append((path, info))
             }
         }
-        let byInode = Dictionary(files.values.map { ("\($0.device):\($0.inode)", $0) }, uniquingKeysWith: { first, _ in first })
+        let byInode = Dictionary(files.map { (InodeKey($0), $0) }, uniquingKeysWith: { first, _ in first })
         for (path, info) in matched {
-            if let file = byInode["\(info.st_dev):\(info.st_ino)"] {
-                if file.path != path {
-                    logger.info("file renamed", metadata: ["from": "\(file.path)", "to": "\(path)"])
-                    input.metrics.rotations.increment()
-                    file.path = path
-                    file.splitter = file.splitter.renamed(path)
-                    track(file)
-                }
-                file.detached = false
+            guard let file = byInode[InodeKey(info)] else {
+                let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes) ?? []
+                let file = FollowedFile(stream: nextStream, path: path, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                                        identity: identity(prefix, info), prefix: prefix, offset: 0,
+                                        maxLineBytes: configuration.maxLineBytes.bytes, multiline: configuration.multiline,
+                                        format: configuration.format)
+                nextStream += 1
+                file.seenAtStartup = startup
+                file.size = UInt64(info.st_size)
+                files.append(file)
                 continue
             }
-            start(path: path, info: info, startup: startup)
+            if file.path != path {
+                logger.info("file renamed", metadata: ["from": "\(file.path)", "to": "\(path)"])
+                input.metrics.rotations.increment()
+                rename(file, to: path)
+            }
+            file.detached = false
         }
-        for file in files.values where !file.detached && !seenInodes.contains("\(file.device):\(file.inode)") {
+        for file in files where !file.detached && !seenInodes.contains(InodeKey(file)) {
             file.detached = true
             input.metrics.rotations.increment()
-            logger.info("file rotated away or deleted; reading it to its end", metadata: ["path": "\(file.path)"])
+            if let newPath = file.currentPath() {
+                logger.info("file renamed out of the globs; reading it to its end", metadata: ["from": "\(file.path)", "to": "\(newPath)"])
+                rename(file, to: newPath)
+            } else {
+                logger.info("file deleted or rotated away; reading it to its end", metadata: ["path": "\(file.path)"])
+            }
         }
-        watcher?.watch(directories: Set(matched.map { directory(of: $0.path) } + configuration.include.map(Self.staticDirectory)))
+        for file in files where !file.claimed && file.detached { file.closeDescriptor() } // never read, now gone
+        files.removeAll { !$0.claimed && $0.detached }
+        watcher?.watch(directories: Set(files.flatMap { [directory(of: $0.path), directory(of: $0.realPath)] }
+            + configuration.include.map(Self.staticDirectory)))
         input.metrics.filesWatched.set(files.count)
+    }
+
+    /// After a restart: a file whose checkpoint is not fully delivered and that is no longer under the globs (it
+    /// was renamed away, perhaps just before a crash) is found again — at its last recorded path, or by device and
+    /// inode in that directory — and read to its end.
+    private mutating func recoverRotatedFiles() {
+        let followed = Set(files.map { InodeKey($0) })
+        var listings: [String: [UInt64: String]] = [:]
+        for checkpoint in book.unclaimedCheckpoints() where checkpoint.inode != 0 {
+            let key = InodeKey(device: checkpoint.device, inode: checkpoint.inode)
+            guard !followed.contains(key) else { continue }
+            var path = checkpoint.path
+            var info = stat()
+            if stat(path, &info) != 0 || InodeKey(info) != key {
+                let folder = directory(of: checkpoint.path)
+                if listings[folder] == nil { listings[folder] = Self.inodes(in: folder) }
+                guard let found = listings[folder]?[checkpoint.inode], stat(found, &info) == 0, InodeKey(info) == key else { continue }
+                path = found
+            }
+            guard UInt64(info.st_size) > checkpoint.offset,
+                  let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes),
+                  checkpoint.confirmed(by: prefix) else { continue }
+            var identity = identity(prefix, info)
+            identity.distinguished = checkpoint.id.contains("@")
+            guard identity.key == checkpoint.id else { continue }
+            let file = FollowedFile(stream: nextStream, path: path, device: key.device, inode: key.inode, identity: identity,
+                                    prefix: prefix, offset: checkpoint.offset, maxLineBytes: configuration.maxLineBytes.bytes,
+                                    multiline: configuration.multiline, format: configuration.format)
+            nextStream += 1
+            // Opened now: a file out of the globs is read through its descriptor only.
+            let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            file.descriptor = descriptor
+            file.size = UInt64(info.st_size)
+            file.detached = true
+            file.claimed = true
+            files.append(file)
+            book.open(file.stream, identity: identity, path: path, committed: checkpoint.offset)
+            logger.info("found a file rotated away before the restart; reading its rest", metadata: [
+                "path": "\(path)", "offset": "\(checkpoint.offset)", "size": "\(info.st_size)",
+            ])
+        }
+    }
+
+    /// Regular files of a directory by inode (from the directory entries, without a `stat` each).
+    private static func inodes(in directory: String) -> [UInt64: String] {
+        guard let handle = opendir(directory) else { return [:] }
+        defer { closedir(handle) }
+        var found: [UInt64: String] = [:]
+        while let entry = readdir(handle) {
+            guard entry.pointee.d_type == UInt8(DT_REG) || entry.pointee.d_type == UInt8(DT_UNKNOWN) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            found[UInt64(entry.pointee.d_ino)] = directory + "/" + name
+        }
+        return found
     }
 
     /// The directory part of a glob before its first wildcard.
@@ -175,93 +228,184 @@ struct Tailer {
         path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
     }
 
-    private mutating func start(path: String, info: stat, startup: Bool) {
-        guard let prefix = readPrefix(path: path) else { return }
-        let size = UInt64(info.st_size)
-        var id = identity(prefix: prefix, device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
-        if id.hasPrefix("fp:"), let original = files.values.first(where: { $0.id == id }) {
-            // Same first bytes as a file being read: a copy of it (copy-truncate), or a distinct file.
-            if currentSize(of: original).map({ $0 < original.readOffset }) ?? true {
-                truncate(original) // the original was truncated: this is its copy, found by its checkpoint below
-            } else if let firstSeen = lookalikes[path], ContinuousClock.now - firstSeen >= lookalikeWait {
-                id += "@\(info.st_dev):\(info.st_ino)"
-                lookalikes[path] = nil
-            } else {
-                if lookalikes[path] == nil { lookalikes[path] = .now }
-                return
+    private func identity(_ prefix: [UInt8], _ info: stat) -> FileIdentity {
+        FileIdentity(prefix: prefix, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                     fingerprintBytes: configuration.fingerprintBytes)
+    }
+
+    private func rename(_ file: FollowedFile, to path: String) {
+        file.rename(to: path)
+        if file.claimed { book.update(file.stream, identity: file.identity, path: path) }
+    }
+
+    // MARK: Identity
+
+    /// How long a file that looks like a copy is held back to see whether its original gets truncated.
+    private var lookalikeWait: Duration { max(configuration.pollInterval.duration * 2, configuration.rotateWait.duration) }
+
+    /// How many first bytes of a lookalike are compared with its original's to tell a copy from a distinct file.
+    private static let comparedBytes: UInt64 = 1 << 20
+
+    /// Decides what a newly found file is before any of it is read: true once it is claimed (its stream opened at
+    /// the offset to read from). An empty file waits for its first bytes. A file whose first bytes are those of a
+    /// file being read is its copy (copy-truncate): it waits (`rotate_wait`) for the original's truncation, and
+    /// then takes over the original's reading state, so nothing is read twice. A lookalike whose original is not
+    /// truncated by then is compared with it (up to 1 MiB): the same bytes make it a copy kept beside its original,
+    /// whose content the original delivers (it is followed from its end); other bytes make it a distinct file.
+    /// Otherwise a confirmed checkpoint gives the offset (a restart, or a copy of a file read before), or
+    /// `start_at` does.
+    private mutating func claim(_ file: FollowedFile) -> Bool {
+        guard let descriptor = open(file), let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes),
+              !prefix.isEmpty, let size = file.currentSize() else { return false }
+        file.size = size
+        var identity = FileIdentity(prefix: prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
+        if let original = files.first(where: { $0 !== file && $0.claimed && $0.looksLikeOriginal(ofPrefix: prefix) }) {
+            if truncated(original) {
+                truncate(original) // its copy (this file, or another) takes over its reading state
+                return false
+            }
+            guard ContinuousClock.now - file.firstSeen >= lookalikeWait else { return false }
+            identity.distinguished = identity.certainty == .fingerprint
+            if Self.sameBytes(file, original, count: min(size, original.readOffset, Self.comparedBytes)) {
+                logger.info("file is a copy of one being read; following it from its end", metadata: [
+                    "path": "\(file.path)", "original": "\(original.path)",
+                ])
+                return open(file, identity: identity, prefix: prefix, at: size)
             }
         }
         var offset: UInt64 = 0
-        if let checkpoint = input.book.checkpoint(id), confirms(checkpoint, prefix: prefix) {
+        if let checkpoint = book.checkpoint(identity.key) ?? book.checkpoint(identity.inodeKey), checkpoint.confirmed(by: prefix) {
             offset = checkpoint.offset <= size ? checkpoint.offset : 0
-        } else if startup && configuration.startAt == .end {
+        } else if file.seenAtStartup && configuration.startAt == .end {
             offset = size
         }
-        let file = TrackedFile(key: nextKey, path: path, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), id: id,
-                               offset: offset, prefix: prefix, maxLineBytes: configuration.maxLineBytes.bytes,
-                               multiline: configuration.multiline)
-        nextKey += 1
-        file.size = size
-        files[file.key] = file
-        input.ledger.start(file: file.key, generation: 0, committed: offset)
-        track(file)
-        logger.info("following file", metadata: ["path": "\(path)", "offset": "\(offset)", "id": "\(id)"])
+        logger.info("following file", metadata: ["path": "\(file.path)", "offset": "\(offset)", "id": "\(identity.key)"])
+        return open(file, identity: identity, prefix: prefix, at: offset)
     }
 
-    /// How long a file that looks like a copy is held back to see whether its original gets truncated.
-    private var lookalikeWait: Duration { max(configuration.pollInterval.duration * 2, .seconds(1)) }
-
-    private func identity(prefix: [UInt8], device: UInt64, inode: UInt64) -> String {
-        prefix.count >= configuration.fingerprintBytes
-            ? "fp:" + String(StableHash.hash(prefix, seed: 0), radix: 16)
-            : "ino:\(device):\(inode)"
+    /// Claims a file: its stream starts at `offset`.
+    private func open(_ file: FollowedFile, identity: FileIdentity, prefix: [UInt8], at offset: UInt64) -> Bool {
+        file.identify(as: identity, prefix: offset == 0 ? [] : prefix) // from 0, the first bytes are taken as read
+        file.seek(to: offset)
+        file.claimed = true
+        book.open(file.stream, identity: identity, path: file.path, committed: offset)
+        return true
     }
 
-    /// An `ino:` checkpoint belongs to this file only when the first bytes it saw are still the same.
-    private func confirms(_ checkpoint: Checkpoint, prefix: [UInt8]) -> Bool {
-        guard checkpoint.id.hasPrefix("ino:") else { return true }
-        guard prefix.count >= checkpoint.prefixLength else { return false }
-        return StableHash.hash(prefix.prefix(checkpoint.prefixLength), seed: 0) == checkpoint.prefixHash
+    /// Whether two open files hold the same first `count` bytes.
+    private static func sameBytes(_ first: FollowedFile, _ second: FollowedFile, count: UInt64) -> Bool {
+        guard let one = first.descriptor, let other = second.descriptor else { return false }
+        let chunk = 64 * 1024
+        var left = [UInt8](repeating: 0, count: chunk)
+        var right = [UInt8](repeating: 0, count: chunk)
+        var offset: UInt64 = 0
+        while offset < count {
+            let want = Int(min(UInt64(chunk), count - offset))
+            let a = left.withUnsafeMutableBytes { pread(one, $0.baseAddress, want, off_t(offset)) }
+            let b = right.withUnsafeMutableBytes { pread(other, $0.baseAddress, want, off_t(offset)) }
+            guard a == want, b == want, left[..<want] == right[..<want] else { return false }
+            offset += UInt64(want)
+        }
+        return true
     }
 
-    private func track(_ file: TrackedFile) {
-        input.book.track(file.key, CheckpointBook.Live(
-            id: file.id, path: file.path, prefixLength: file.prefix.count, prefixHash: StableHash.hash(file.prefix, seed: 0)))
+    /// Whether the file is now shorter than what was read, or holds other bytes where it was read.
+    private func truncated(_ file: FollowedFile) -> Bool {
+        guard let size = file.currentSize() else { return false }
+        return size < file.readOffset || (size > file.readOffset && file.rewritten(fingerprintBytes: configuration.fingerprintBytes))
     }
 
-    private func readPrefix(path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        return readPrefix(descriptor)
+    /// The file was truncated (in place, or by copy-truncate). Its copy, when there is one — among the files
+    /// found and not yet read, or beside it outside the globs — takes over its reading state and is read on from
+    /// where the original was, so lines in flight are not sent again and lines not yet read are read from the
+    /// copy. The file itself starts again at offset 0 as new content. Without a copy, what was seen in the file and
+    /// not read is lost, and counted.
+    private mutating func truncate(_ original: FollowedFile) {
+        input.metrics.truncations.increment()
+        if let copy = takeOverCopy(of: original) {
+            logger.info("file copied and truncated; reading the rest of its copy", metadata: [
+                "path": "\(original.path)", "copy": "\(copy.path)", "read_offset": "\(original.readOffset)",
+            ])
+            book.update(copy.stream, identity: copy.identity, path: copy.path)
+        } else {
+            let lost = original.size > original.readOffset ? original.size - original.readOffset : 0
+            input.metrics.bytesLost.increment(by: Int(lost))
+            logger.warning("file truncated; reading it again from its start", metadata: [
+                "path": "\(original.path)", "read_offset": "\(original.readOffset)", "unread_bytes_lost": "\(lost)",
+            ])
+            book.release(original.stream)
+        }
+        original.restart(stream: nextStream, fingerprintBytes: configuration.fingerprintBytes)
+        nextStream += 1
+        book.open(original.stream, identity: original.identity, path: original.path, committed: 0)
     }
 
-    private func readPrefix(_ descriptor: Int32) -> [UInt8]? {
-        var prefix = [UInt8](repeating: 0, count: configuration.fingerprintBytes)
-        let count = prefix.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count >= 0 else { return nil }
-        prefix.removeLast(prefix.count - count)
-        return prefix
+    /// Finds the copy of a truncated file — a file not followed whose first bytes are those read of the original —
+    /// and, when it holds at least as much as was read, makes it the reader of the original's content; a shorter
+    /// copy holds only what was delivered already, and is followed from its end.
+    private mutating func takeOverCopy(of original: FollowedFile) -> FollowedFile? {
+        guard original.readOffset > 0, !original.prefix.isEmpty else { return nil }
+        let candidates = files.filter { !$0.claimed }.map { ($0.path, InodeKey($0)) }
+            + Self.inodes(in: directory(of: original.path)).map { ($0.value, InodeKey(device: original.device, inode: $0.key)) }
+        let followed = Set(files.filter(\.claimed).map { InodeKey($0) })
+        for (path, key) in candidates where !followed.contains(key) && key != InodeKey(original) {
+            guard let prefix = FileIdentity.readPrefix(path: path, count: configuration.fingerprintBytes), !prefix.isEmpty,
+                  prefix.starts(with: original.prefix) || original.prefix.starts(with: prefix) else { continue }
+            var info = stat()
+            guard stat(path, &info) == 0, InodeKey(info) == key else { continue }
+            if UInt64(info.st_size) < original.readOffset {
+                // A copy made before what was read since: all of it was delivered from the original.
+                if let file = files.first(where: { !$0.claimed && InodeKey($0) == key }), file.descriptor != nil {
+                    var identity = FileIdentity(prefix: prefix, device: key.device, inode: key.inode,
+                                                fingerprintBytes: configuration.fingerprintBytes)
+                    identity.distinguished = identity.certainty == .fingerprint
+                    _ = open(file, identity: identity, prefix: prefix, at: UInt64(info.st_size))
+                }
+                continue
+            }
+            let copy = FollowedFile(copyOf: original, path: path, device: key.device, inode: key.inode)
+            copy.descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard copy.descriptor ?? -1 >= 0 else { continue }
+            copy.size = UInt64(info.st_size)
+            let inGlobs = files.contains { !$0.claimed && InodeKey($0) == key }
+            copy.detached = !inGlobs
+            files.removeAll { !$0.claimed && InodeKey($0) == key }
+            files.append(copy)
+            return copy
+        }
+        return nil
+    }
+
+    /// A short file's first bytes, as read, reached the fingerprint length: it is now known by its fingerprint.
+    private func refreshIdentity(_ file: FollowedFile) {
+        let identity = FileIdentity(prefix: file.prefix, device: file.device, inode: file.inode, fingerprintBytes: configuration.fingerprintBytes)
+        guard identity.key != file.identity.key, !files.contains(where: { $0 !== file && $0.identity.key == identity.key }) else { return }
+        file.identify(as: identity, prefix: file.prefix)
+        book.update(file.stream, identity: identity, path: file.path)
     }
 
     // MARK: Reading
 
-    /// Reads what is new in every file; true when anything was read.
-    private mutating func readAll() async throws -> Bool {
-        var progressed = false
-        for file in files.values.sorted(by: { $0.key < $1.key }) {
+    /// Reads what is new in the files `look` names; returns the files that had data.
+    private mutating func readAll(_ look: Look) async throws -> Set<ObjectIdentifier> {
+        var busy = Set<ObjectIdentifier>()
+        for file in files {
             try Task.checkCancellation()
-            progressed = try await read(file) || progressed
+            if case .changed(let written, let previouslyBusy) = look, file.claimed, !file.detached,
+               !previouslyBusy.contains(ObjectIdentifier(file)), !written.contains(file.path), !written.contains(file.realPath) {
+                continue
+            }
+            guard file.claimed || claim(file) else { continue }
+            if try await read(file) { busy.insert(ObjectIdentifier(file)) }
         }
-        input.metrics.filesOpen.set(files.values.filter { $0.descriptor != nil }.count)
-        return progressed
+        input.metrics.filesOpen.set(files.count { $0.descriptor != nil })
+        return busy
     }
 
     /// Reads up to a few chunks of one file; true when anything was read.
-    private mutating func read(_ file: TrackedFile) async throws -> Bool {
-        guard let descriptor = openIfGrown(file) else { return false }
-        guard let size = currentSize(of: file) else { return false }
-        if size < file.readOffset || (size > file.readOffset && rewritten(file, descriptor)) {
+    private mutating func read(_ file: FollowedFile) async throws -> Bool {
+        guard let descriptor = open(file), let size = file.currentSize() else { return false }
+        if truncated(file) {
             truncate(file)
         }
         file.size = size
@@ -271,19 +415,27 @@ struct Tailer {
             guard count > 0 else { break }
             progressed = true
             file.lastActivity = .now
+            if file.prefix.count < configuration.fingerprintBytes {
+                if UInt64(file.prefix.count) == file.readOffset {
+                    // The first bytes as read, not as the file holds them by the next look: a rewrite is told by them.
+                    file.prefix += buffer.bytes(count: count).prefix(configuration.fingerprintBytes - file.prefix.count)
+                } else if file.readOffset + UInt64(count) >= UInt64(configuration.fingerprintBytes),
+                          let prefix = FileIdentity.readPrefix(descriptor, count: configuration.fingerprintBytes) {
+                    file.prefix = prefix // read from a checkpoint on: the bytes before it as the file holds them
+                }
+                if file.prefix.count >= configuration.fingerprintBytes { refreshIdentity(file) }
+            }
             file.readOffset += UInt64(count)
             input.metrics.bytesRead.increment(by: count)
             input.progress?.update(file.path, read: file.readOffset, size: file.size)
-            if file.readOffset >= UInt64(configuration.fingerprintBytes) && file.prefix.count < configuration.fingerprintBytes {
-                refreshIdentity(file, descriptor)
-            }
             var batch = RecordBatch(ack: AckToken(nextSequence))
-            let truncatedBefore = file.splitter.truncatedLines
-            append(buffer.bytes(count: count), of: file, to: &batch)
-            input.metrics.linesTruncated.increment(by: file.splitter.truncatedLines - truncatedBefore)
+            let (truncatedBefore, malformedBefore) = (file.truncatedLines, file.framer?.malformedLines ?? 0)
+            file.append(buffer.bytes(count: count), to: &batch)
+            input.metrics.linesTruncated.increment(by: file.truncatedLines - truncatedBefore)
+            input.metrics.malformedFraming.increment(by: (file.framer?.malformedLines ?? 0) - malformedBefore)
             try await emit(batch, of: file)
         }
-        if file.splitter.pendingBytes > 0 {
+        if file.holdsPartial {
             file.partialSince = file.partialSince ?? .now
         } else {
             file.partialSince = nil
@@ -291,72 +443,34 @@ struct Tailer {
         return progressed
     }
 
-    private func append(_ chunk: UnsafeRawBufferPointer, of file: TrackedFile, to batch: inout RecordBatch) {
-        let now = Clock.nowNanoseconds
-        let instant = ContinuousClock.now
-        let (path, id) = (file.path, file.id)
-        if var joiner = file.joiner {
-            file.splitter.consume(chunk) { line, offsets, truncated in
-                joiner.add(line, offsets, truncated, now: instant) { record, offsets, truncated in
-                    batch.appendLine(record, source: path, identity: id, offsets: offsets, truncated: truncated, observedTime: now)
-                }
-            }
-            file.joiner = joiner
-        } else {
-            file.splitter.consume(chunk) { line, offsets, truncated in
-                batch.appendLine(line, source: path, identity: id, offsets: offsets, truncated: truncated, observedTime: now)
-            }
-        }
-    }
-
-    /// Emits a batch of one file, registering it with the ledger first (an acknowledgement may come at once).
-    private mutating func emit(_ batch: RecordBatch, of file: TrackedFile) async throws {
+    /// Emits a batch of one file, registering it with the book first (an acknowledgement may come at once).
+    private mutating func emit(_ batch: RecordBatch, of file: FollowedFile) async throws {
         let end = file.settledOffset
         input.metrics.linesRead.increment(by: batch.records.count)
         guard !batch.records.isEmpty else {
-            input.ledger.settle(file: file.key, generation: file.generation, end: end)
+            book.settle(file.stream, end: end)
             return
         }
-        input.ledger.register(file: file.key, generation: file.generation, sequence: batch.ack.sequence, end: end)
+        book.register(file.stream, sequence: batch.ack.sequence, end: end)
         nextSequence += 1
         try await emitter.emit(batch)
     }
 
     /// Hands out a held partial line and multiline record (end of a rotated file, a timeout, or `--once`).
-    private mutating func emitHeld(_ file: TrackedFile) async throws {
-        var batch = RecordBatch(ack: AckToken(nextSequence))
-        let now = Clock.nowNanoseconds
-        let (path, id) = (file.path, file.id)
-        let add: LineSplitter.LineHandler = { line, offsets, truncated in
-            batch.appendLine(line, source: path, identity: id, offsets: offsets, truncated: truncated, observedTime: now)
-        }
-        if var joiner = file.joiner {
-            file.splitter.flushPartial { line, offsets, truncated in joiner.add(line, offsets, truncated, now: .now, add) }
-            joiner.flush(add)
-            file.joiner = joiner
-        } else {
-            file.splitter.flushPartial(add)
-        }
-        file.partialSince = nil
-        try await emit(batch, of: file)
-    }
-
-    /// The file's size now, from its open descriptor.
-    private func currentSize(of file: TrackedFile) -> UInt64? {
-        guard let descriptor = file.descriptor else { return nil }
-        var info = stat()
-        return fstat(descriptor, &info) == 0 ? UInt64(info.st_size) : nil
+    private mutating func emitHeld(_ file: FollowedFile) async throws {
+        guard file.claimed else { return }
+        try await emit(file.takeHeld(ack: AckToken(nextSequence)), of: file)
     }
 
     /// The file's descriptor, opening it (again) when it has new data; nil when there is nothing to read.
-    private mutating func openIfGrown(_ file: TrackedFile) -> Int32? {
+    private mutating func open(_ file: FollowedFile) -> Int32? {
         if let descriptor = file.descriptor { return descriptor }
         guard !file.detached else { return nil }
         var info = stat()
-        guard stat(file.path, &info) == 0, UInt64(info.st_dev) == file.device, UInt64(info.st_ino) == file.inode,
-              UInt64(info.st_size) != file.readOffset else { return nil }
+        guard stat(file.path, &info) == 0, InodeKey(info) == InodeKey(file),
+              !file.claimed || UInt64(info.st_size) != file.readOffset else { return nil }
         makeRoomForAnotherFile()
-        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+        let descriptor = Glibc.open(file.path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             logger.warning("cannot open file", metadata: ["path": "\(file.path)", "error": "\(SystemError("open", path: file.path))"])
             return nil
@@ -367,54 +481,10 @@ struct Tailer {
 
     /// Closes the least recently active attached file when `max_open_files` are open.
     private func makeRoomForAnotherFile() {
-        let open = files.values.filter { $0.descriptor != nil }
+        let open = files.filter { $0.descriptor != nil }
         guard open.count >= configuration.maxOpenFiles,
               let idlest = open.filter({ !$0.detached }).min(by: { $0.lastActivity < $1.lastActivity }) else { return }
-        close(idlest.descriptor!)
-        idlest.descriptor = nil
-    }
-
-    /// The file's first bytes are no longer what was read: it was truncated and written again past the old offset.
-    private func rewritten(_ file: TrackedFile, _ descriptor: Int32) -> Bool {
-        guard !file.prefix.isEmpty, let current = readPrefix(descriptor) else { return false }
-        return !current.starts(with: file.prefix.prefix(min(file.prefix.count, current.count)))
-            || current.count < min(file.prefix.count, Int(file.readOffset))
-    }
-
-    /// A short file grew past the fingerprint length: it is now known by its fingerprint.
-    private func refreshIdentity(_ file: TrackedFile, _ descriptor: Int32) {
-        guard let prefix = readPrefix(descriptor) else { return }
-        file.prefix = prefix
-        let id = identity(prefix: prefix, device: file.device, inode: file.inode)
-        guard id != file.id, !files.values.contains(where: { $0 !== file && $0.id == id }) else { return }
-        file.id = id
-        file.splitter = file.splitter.renamed(file.path, identity: id)
-        track(file)
-    }
-
-    /// The file became shorter than what was read: it was truncated (in place, or by copy-truncate). Start again
-    /// at its beginning as new content; what was written and not read before the truncation is lost and counted.
-    private func truncate(_ file: TrackedFile) {
-        let lost = file.size > file.readOffset ? file.size - file.readOffset : 0
-        input.metrics.truncations.increment()
-        input.metrics.bytesLost.increment(by: Int(lost))
-        logger.warning("file truncated; reading it again from its start", metadata: [
-            "path": "\(file.path)", "read_offset": "\(file.readOffset)", "unread_bytes_lost": "\(lost)",
-        ])
-        input.book.retire(file.key)
-        file.generation += 1
-        file.readOffset = 0
-        file.size = 0
-        file.partialSince = nil
-        file.joiner?.reset()
-        file.prefix = file.descriptor.flatMap { readPrefix($0) } ?? []
-        file.id = identity(prefix: file.prefix, device: file.device, inode: file.inode)
-        if file.id.hasPrefix("fp:"), files.values.contains(where: { $0 !== file && $0.id == file.id }) {
-            file.id += "@\(file.device):\(file.inode)"
-        }
-        file.splitter = LineSplitter(source: file.path, identity: file.id, maxLineBytes: configuration.maxLineBytes.bytes)
-        input.ledger.start(file: file.key, generation: file.generation, committed: 0)
-        track(file)
+        idlest.closeDescriptor()
     }
 
     // MARK: Timeouts and letting go
@@ -422,37 +492,59 @@ struct Tailer {
     /// Emits lines held past their timeouts; closes idle files; lets go of rotated-away files read to their end.
     private mutating func expireAndLetGo() async throws {
         let now = ContinuousClock.now
-        for file in files.values.sorted(by: { $0.key < $1.key }) {
-            let atEnd = file.readOffset >= file.size
-            if atEnd, let since = file.partialSince, let timeout = configuration.partialLineTimeout, now - since >= timeout.duration {
+        for file in files where file.claimed {
+            if file.atEnd, let since = file.partialSince, let timeout = configuration.partialLineTimeout, now - since >= timeout.duration {
                 try await emitHeld(file)
-            } else if atEnd, file.splitter.pendingBytes == 0, file.joiner?.expired(at: now) == true {
+            } else if file.atEnd, file.splitter.pendingBytes == 0, file.joiner?.expired(at: now) == true {
                 try await emitHeld(file) // the held multiline record waited long enough for more lines
             }
-            if file.detached && atEnd && now - file.lastActivity >= configuration.rotateWait.duration {
-                if let size = currentSize(of: file), size > file.readOffset { continue } // still written to
+            if file.detached && file.atEnd && now - file.lastActivity >= configuration.rotateWait.duration {
+                if let size = file.currentSize(), size > file.readOffset { continue } // still written to
                 try await emitHeld(file) // a rotated file's last line is complete: nothing more will come
                 letGo(file)
-            } else if !file.detached && atEnd && file.descriptor != nil && now - file.lastActivity >= configuration.closeInactive.duration {
-                close(file.descriptor!)
-                file.descriptor = nil
+            } else if !file.detached && file.atEnd && file.descriptor != nil && now - file.lastActivity >= configuration.closeInactive.duration {
+                file.closeDescriptor()
             }
         }
     }
 
-    private mutating func letGo(_ file: TrackedFile) {
+    private mutating func letGo(_ file: FollowedFile) {
         logger.info("file read to its end; letting it go", metadata: ["path": "\(file.path)", "offset": "\(file.readOffset)"])
-        if let descriptor = file.descriptor { close(descriptor) }
-        file.descriptor = nil
-        files[file.key] = nil
-        input.book.release(file.key)
+        file.closeDescriptor()
+        files.removeAll { $0 === file }
+        book.release(file.stream)
     }
 
     mutating func closeAll() {
-        for file in files.values {
-            if let descriptor = file.descriptor { close(descriptor) }
-            file.descriptor = nil
-        }
+        for file in files { file.closeDescriptor() }
         watcher?.close()
+    }
+}
+
+/// A file's device and inode: what a path leads to.
+struct InodeKey: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
+
+    init(_ info: stat) {
+        self.init(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    init(_ file: FollowedFile) {
+        self.init(device: file.device, inode: file.inode)
+    }
+}
+
+extension FollowedFile {
+    /// Whether a file whose first bytes are `prefix` could be a copy of this one: it starts with the first bytes
+    /// read of this one, or (a copy still being written) they start with it.
+    func looksLikeOriginal(ofPrefix prefix: [UInt8]) -> Bool {
+        guard readOffset > 0, !self.prefix.isEmpty else { return false }
+        return prefix.starts(with: self.prefix) || self.prefix.starts(with: prefix)
     }
 }

@@ -71,11 +71,12 @@ public struct JSONParser: Parser {
 
     private func parseObject(_ bytes: UnsafeRawBufferPointer, into record: inout Record, _ session: JSONFieldSession) throws {
         var isObject = true
-        try mapper.map(&record) { fields in
-            try session.parse(bytes) { key, value in
+        let report = try mapper.map(&record) { fields in
+            try session.parse(bytes.droppingByteOrderMark) { key, value in
                 if key.isEmpty { isObject = false } else { fields.add(key, value) }
             }
         }
         if !isObject { throw JSONFieldReader.Failure(description: "expected a JSON object") }
+        failures.count(report, at: record.position)
     }
 }

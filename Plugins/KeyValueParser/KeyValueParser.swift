@@ -82,9 +82,9 @@ public struct KeyValueParser: Parser {
         var failed: [Int] = []
         batch.storage.withUnsafeBytes { storage in
             for index in batch.records.indices {
-                let line = UnsafeRawBufferPointer(rebasing: storage[batch.records[index].raw])
+                let line = UnsafeRawBufferPointer(rebasing: storage[batch.records[index].raw]).droppingByteOrderMark
                 var matched = true
-                mapper.map(&batch.records[index]) { fields in
+                let report = mapper.map(&batch.records[index]) { fields in
                     if let pattern = configuration.pattern {
                         matched = pattern.match(line) { name, range in
                             let text = UnsafeRawBufferPointer(rebasing: line[range])
@@ -101,6 +101,8 @@ public struct KeyValueParser: Parser {
                 if !matched {
                     failures.fail(&batch.records[index], configuration.pattern == nil ? "no key=value pairs" : "the pattern does not match")
                     failed.append(index)
+                } else {
+                    failures.count(report, at: batch.records[index].position)
                 }
             }
         }

@@ -113,6 +113,10 @@ enum RunsPayload {
                             if case .string(let provider)? = record.attributes["gen_ai.provider.name"] { metadata.string("ls_provider", provider) }
                             if case .string(let model)? = record.attributes["gen_ai.request.model"] { metadata.string("ls_model_name", model) }
                             for (key, value) in record.attributes { metadata(key) { SpanJSON.attribute(value, &$0) } }
+                            // The resource (the pod the run came from) is run metadata too: runs have no resource.
+                            for (key, value) in record.resource?.attributes ?? Attributes() where record.attributes[key] == nil {
+                                metadata(key) { SpanJSON.attribute(value, &$0) }
+                            }
                             if let cost = record.cost { metadata.double("cost", cost) }
                         }
                     }

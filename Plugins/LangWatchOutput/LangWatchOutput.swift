@@ -123,6 +123,12 @@ enum CollectorPayload {
                             if written.insert(name).inserted { metadata(name) { SpanJSON.attribute(value, &$0) } }
                         }
                     }
+                    // The trace's resources (the pod it came from) are trace metadata: the collector API has no resource.
+                    for record in records {
+                        for (key, value) in record.resource?.attributes ?? Attributes() where written.insert(key).inserted {
+                            metadata(key) { SpanJSON.attribute(value, &$0) }
+                        }
+                    }
                 }
             }
             let evaluations = records.flatMap { json($0, "langwatch.evaluations")?.items ?? [] }

@@ -91,9 +91,9 @@ public struct StdinInput: Input {
     }
 
     /// Standard input cannot be re-read: without a disk buffer an acknowledgement is only counted.
-    public func acknowledge(_ token: AckToken) {
-        acknowledged.increment()
-        stored?.acknowledge(token)
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { acknowledged.increment() }
+        stored?.acknowledge(token, status: status)
     }
 
     /// Records the disk buffer's position and syncs it, once the pipeline drained.

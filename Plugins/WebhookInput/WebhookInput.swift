@@ -114,8 +114,8 @@ public struct WebhookInput: Input {
         }
     }
 
-    public func acknowledge(_ token: AckToken) {
-        stored.acknowledge(token)
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        stored.acknowledge(token, status: status)
     }
 
     /// Records the queue's position and syncs it, once the pipeline drained.

@@ -15,7 +15,8 @@ struct tt_json_parser {
     std::vector<std::pair<size_t, size_t>> built_keys;
     std::vector<std::pair<size_t, size_t>> built_values;
     std::string keys;                    // dotted keys of nested fields, back to back
-    std::string raw;                     // minified JSON of arrays and kept-whole objects, back to back
+    std::string raw;                     // minified JSON of arrays and kept-whole objects, and the text of
+                                         // integers above INT64_MAX, back to back
     std::string path;                    // the dotted prefix while inside a nested object
     std::vector<std::string> keep_whole;
 };
@@ -44,13 +45,18 @@ tt_json_field &push(tt_json_parser &p, std::string_view key, bool nested) {
     return field;
 }
 
-void add_raw(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested) {
+/// Appends a field whose value text had to be built (into `raw`): minified JSON, or a number's decimal text.
+void add_built(tt_json_parser &p, std::string_view text, tt_json_kind kind, std::string_view key, bool nested) {
     size_t offset = p.raw.size();
-    p.raw.append(simdjson::minify(value));
+    p.raw.append(text);
     p.built_values.emplace_back(p.fields.size(), offset);
     tt_json_field &field = push(p, key, nested);
-    field.kind = TT_JSON_RAW;
-    field.value_length = p.raw.size() - offset;
+    field.kind = kind;
+    field.value_length = text.size();
+}
+
+void add_raw(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested) {
+    add_built(p, simdjson::minify(value), TT_JSON_RAW, key, nested);
 }
 
 void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key, bool nested);
@@ -88,12 +94,9 @@ void walk(tt_json_parser &p, simdjson::dom::element value, std::string_view key,
         field.integer = value.get_int64().value_unsafe();
         return;
     }
-    case simdjson::dom::element_type::UINT64: {
-        tt_json_field &field = push(p, key, nested);
-        field.kind = TT_JSON_DOUBLE;
-        field.number = double(value.get_uint64().value_unsafe());
-        return;
-    }
+    case simdjson::dom::element_type::UINT64:
+        // Above INT64_MAX: its exact decimal text, as a string (a double would lose the last digits).
+        return add_built(p, std::to_string(value.get_uint64().value_unsafe()), TT_JSON_STRING, key, nested);
     case simdjson::dom::element_type::DOUBLE: {
         tt_json_field &field = push(p, key, nested);
         field.kind = TT_JSON_DOUBLE;

@@ -53,6 +53,10 @@ struct TestCommand: AsyncParsableCommand {
                 }
             }
         }
+        if spec.assembly.enabled {
+            TraceAssembler.assemble(sample: &batch, settings: spec.assembly,
+                                    metrics: MetricsScope(pipeline: spec.name, stage: "assembly", kind: "assembly"))
+        }
         SpanDefaults.apply(to: &batch)
         switch format {
         case .tree:

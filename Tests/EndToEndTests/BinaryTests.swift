@@ -68,7 +68,7 @@ import TraceTailCore
         process.write("first line\nsecond line\n")
         try await process.waitFor { $0.stdout.contains("second line") }
         process.signal(SIGTERM)
-        let result = try await process.wait(timeout: .seconds(15))
+        let result = try await process.wait()
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("pipeline stopped"))
         #expect(result.stderr.contains("records_settled=2"))
@@ -91,7 +91,7 @@ import TraceTailCore
         #expect(process.process.isRunning, "the first signal only starts a graceful drain")
         let started = ContinuousClock.now
         process.signal(SIGTERM)
-        let result = try await process.wait(timeout: .seconds(10))
+        let result = try await process.wait()
         #expect(result.status == 128 + SIGTERM)
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(result.stderr.contains("second signal: exiting without draining"))

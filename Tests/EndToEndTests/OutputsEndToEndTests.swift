@@ -72,17 +72,17 @@ import TraceTailCore
             """.write(toFile: config, atomically: true, encoding: .utf8)
 
         let first = try RunningProcess(["run", "-c", config])
-        try await eventually(timeout: .seconds(10), "retries") { server.requests.count >= 3 }
+        try await eventually("retries") { server.requests.count >= 3 }
         first.signal(SIGTERM)
         let started = ContinuousClock.now
-        let stopped = try await first.wait(timeout: .seconds(15))
+        let stopped = try await first.wait()
         #expect(ContinuousClock.now - started < .seconds(5), "retrying must not hold the shutdown past the grace period")
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(server.spans.isEmpty)
 
         server.clearFaults()
         let second = try RunningProcess(["run", "-c", config])
-        try await eventually(timeout: .seconds(10), "delivery after the restart") { Set(server.spans.map(\.spanID)).count == 50 }
+        try await eventually("delivery after the restart") { Set(server.spans.map(\.spanID)).count == 50 }
         second.signal(SIGTERM)
         _ = try await second.wait()
     }

@@ -63,7 +63,7 @@ import TraceTailCore
         try await writer.value
 
         let expected = Set(logs.written)
-        try await eventually(timeout: .seconds(20), "every line") { expected.isSubset(of: Set(server.spans.map(\.name))) }
+        try await eventually("every line") { expected.isSubset(of: Set(server.spans.map(\.name))) }
         try await Task.sleep(for: .milliseconds(300))
         let spans = server.spans
         #expect(spans.count == expected.count, "\(spans.count) spans for \(expected.count) lines")
@@ -77,7 +77,7 @@ import TraceTailCore
         try await server.start()
         defer { server.stop() }
         let (root, logs, path, process, base) = try await launch(server, lines: 5)
-        try await eventually(timeout: .seconds(10), "the first lines") { server.spans.count == 10 }
+        try await eventually("the first lines") { server.spans.count == 10 }
 
         try config(root, logs, server: server, batchWait: "never").write(toFile: path, atomically: true, encoding: .utf8)
         let reply = try await httpPost(base + "/-/reload", "")
@@ -87,7 +87,7 @@ import TraceTailCore
 
         logs.lines(5..<10, to: "a.log")
         logs.lines(5..<10, to: "b.log")
-        try await eventually(timeout: .seconds(10), "lines after the failed reloads") { server.spans.count == 20 }
+        try await eventually("lines after the failed reloads") { server.spans.count == 20 }
         #expect(try await httpGet(base + "/readyz").status == 200)
         process.signal(SIGTERM)
         #expect(try await process.wait().status == 0)

@@ -49,7 +49,7 @@ import TraceTailCore
         let base = "http://127.0.0.1:\(try await servicePort(process))"
 
         #expect(try await httpGet(base + "/healthz").status == 200)
-        try await eventually(timeout: .seconds(10), "the first lines delivered") { server.spans.count == 10 }
+        try await eventually("the first lines delivered") { server.spans.count == 10 }
         let ready = try await httpGet(base + "/readyz")
         #expect(ready.status == 200 && ready.body == "ready\n", "\(ready.body)")
 
@@ -64,7 +64,7 @@ import TraceTailCore
         // The endpoint goes down: the output retries, and after the threshold the process is not ready.
         server.inject(Array(repeating: .status(503), count: 100_000), on: "/api/otel")
         logs.lines(10..<15, to: "app.log")
-        try await eventuallyAsync(timeout: .seconds(10), "not ready") { (try? await httpGet(base + "/readyz"))?.status == 503 }
+        try await eventuallyAsync("not ready") { (try? await httpGet(base + "/readyz"))?.status == 503 }
         let notReady = try await httpGet(base + "/readyz")
         #expect(notReady.body.contains("app/outputs[0] failing") && notReady.body.contains("503"), "\(notReady.body)")
         metrics = try await httpGet(base + "/metrics")
@@ -74,7 +74,7 @@ import TraceTailCore
 
         // Back up: the retried batch goes through and readiness returns.
         server.clearFaults()
-        try await eventuallyAsync(timeout: .seconds(10), "ready again") { (try? await httpGet(base + "/readyz"))?.status == 200 }
+        try await eventuallyAsync("ready again") { (try? await httpGet(base + "/readyz"))?.status == 200 }
         #expect(server.spans.count == 15)
         process.signal(SIGTERM)
         #expect(try await process.wait().status == 0)
@@ -96,7 +96,7 @@ import TraceTailCore
         let process = try RunningProcess(["run", "-c", config])
         let base = "http://127.0.0.1:\(try await servicePort(process))"
         process.write("one\ntwo\n")
-        try await eventually(timeout: .seconds(10), "delivery attempts") { server.requests.count >= 1 }
+        try await eventually("delivery attempts") { server.requests.count >= 1 }
         try await Task.sleep(for: .milliseconds(2200)) // nothing moves: no append, no acknowledgement
         let parsed = samples(try await httpGet(base + "/metrics").body)
         #expect(value(parsed, "tracetail_queue_entries", #"stage="input""#) == 1)

@@ -43,11 +43,11 @@ import TraceTailCore
         #expect(result.status == 0, "\(result.stderr)")
         let document = try JSONReader.parse(Array(result.stdout.utf8))
         let spans = try #require(document["spans"]?.items)
-        #expect(spans.count == 5)
+        #expect(spans.count == 6) // 7 lines: a start and an end line are one span
         let requests = try #require(document["requests"]?.items)
         let otlp = requests.filter { $0["output"] == .string("outputs[0] (otlp)") }
         #expect(otlp.count == 1 && otlp[0]["content_type"] == .string("application/json"))
-        #expect(otlp[0]["body"]?["resourceSpans"]?.items?[0]["scopeSpans"]?.items?[0]["spans"]?.items?.count == 5)
+        #expect(otlp[0]["body"]?["resourceSpans"]?.items?[0]["scopeSpans"]?.items?[0]["spans"]?.items?.count == 6)
         // The collector takes one trace per request.
         let collector = requests.filter { $0["output"] == .string("outputs[1] (langwatch)") }
         let traces = Set(spans.compactMap { $0["trace_id"]?.text })

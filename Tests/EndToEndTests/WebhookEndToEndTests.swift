@@ -58,7 +58,7 @@ import TraceTailCore
         #expect(reply.status == 200)
 
         let names: Set = ["object", "array 1", "array 2", "ndjson 1", "ndjson 2", "gzipped"]
-        try await eventually(timeout: .seconds(15), "spans") { names.isSubset(of: Set(server.spans.map(\.name))) }
+        try await eventually("spans") { names.isSubset(of: Set(server.spans.map(\.name))) }
         let object = try #require(server.spans.first { $0.name == "object" })
         #expect(object.attributes["gen_ai.request.model"] == "gpt-4o")
         #expect(server.spans.contains { $0.name == "plain line one" } && server.spans.contains { $0.name == "plain line two" })
@@ -101,7 +101,7 @@ import TraceTailCore
         let notObjects = try await httpPost(url, "[1,2]", headers: authed)
         #expect(notObjects.status == 400 && notObjects.body.contains("item 0"))
 
-        try await eventually(timeout: .seconds(10), "the signed record") { server.spans.contains { $0.name == "signed" } }
+        try await eventually("the signed record") { server.spans.contains { $0.name == "signed" } }
         #expect(server.spans.count == 1, "only the one admitted, well-formed request gets through")
         #expect(!process.stderr.contains(Self.token) && !process.stderr.contains(Self.hmacSecret))
         process.signal(SIGTERM)
@@ -159,7 +159,7 @@ import TraceTailCore
             let reply = try await httpPost(base + "/api/collector", payload, headers: auth.merging(["Content-Type": "application/json"]) { $1 })
             #expect(reply.status == 200 && reply.body.contains("Trace received"), "\(reply)")
         }
-        try await eventually(timeout: .seconds(15), "both traces") { server.collectorTraces.count >= 2 }
+        try await eventually("both traces") { server.collectorTraces.count >= 2 }
         for payload in [Self.collectorV1, Self.collectorV2] {
             let sent = try JSONReader.parse(Array(payload.utf8))
             let got = try #require(server.collectorTraces.first { $0["trace_id"] == sent["trace_id"] })
@@ -216,7 +216,7 @@ import TraceTailCore
         let jsonReply = try await httpPost(base + "/api/otel/v1/traces", json, headers: auth.merging(["Content-Type": "application/json"]) { $1 })
         #expect(jsonReply.status == 200 && jsonReply.body == "{}")
 
-        try await eventually(timeout: .seconds(15), "both spans") { server.spans.count >= 2 }
+        try await eventually("both spans") { server.spans.count >= 2 }
         let chat = try #require(server.spans.first { $0.name == "chat gpt-4o" })
         #expect(chat.traceID == "0102030405060708090a0b0c0d0e0f10" && chat.spanID == "0306090c0f121518" && chat.kind == 3)
         #expect(chat.attributes["gen_ai.request.model"] == "gpt-4o")
@@ -260,7 +260,7 @@ import TraceTailCore
             }
         }
         let expected = Set((0..<60).map { "backlog \($0)" })
-        try await eventually(timeout: .seconds(30), "every record") { expected.isSubset(of: Set(server.spans.map(\.name))) }
+        try await eventually("every record") { expected.isSubset(of: Set(server.spans.map(\.name))) }
         #expect(Set(server.spans.map(\.spanID)).count == 60)
         process.signal(SIGTERM)
         _ = try await process.wait()
@@ -277,7 +277,7 @@ import TraceTailCore
             let body = (0..<5).map { #"{"message":"kill \#(request * 5 + $0)"}"# }.joined(separator: "\n")
             #expect(try await httpPost(url, body, headers: headers).status == 200)
         }
-        try await eventually(timeout: .seconds(10), "delivery attempts") { server.requests.count >= 2 }
+        try await eventually("delivery attempts") { server.requests.count >= 2 }
         first.signal(SIGKILL)
         _ = try await first.wait()
         #expect(server.spans.isEmpty)
@@ -289,7 +289,7 @@ import TraceTailCore
         defer { healthy.stop() }
         let second = try start(root, outputs: otlpOutput(healthy))
         let expected = Set((0..<100).map { "kill \($0)" })
-        try await eventually(timeout: .seconds(20), "replayed records") { expected.isSubset(of: Set(healthy.spans.map(\.name))) }
+        try await eventually("replayed records") { expected.isSubset(of: Set(healthy.spans.map(\.name))) }
         try await Task.sleep(for: .milliseconds(300))
         #expect(healthy.spans.count == 100, "each acknowledged record once")
         #expect(Set(healthy.spans.map(\.spanID)).count == 100)
@@ -334,7 +334,7 @@ import TraceTailCore
         let first = try RunningProcess(["run", "-c", config])
         // The records are settled once on disk, so the file's checkpoint moves on while the endpoint is down.
         let size = try #require(try FileManager.default.attributesOfItem(atPath: logs.path("app.log"))[.size] as? Int)
-        try await eventually(timeout: .seconds(10), "a checkpoint past every line") {
+        try await eventually("a checkpoint past every line") {
             (try? String(contentsOfFile: root + "/data/app/checkpoints-input.json", encoding: .utf8))?.contains(#""offset":\#(size)"#) == true
         }
         first.signal(SIGKILL)
@@ -343,7 +343,7 @@ import TraceTailCore
 
         server.clearFaults()
         let second = try RunningProcess(["run", "-c", config])
-        try await eventually(timeout: .seconds(20), "every line") { Set(server.spans.map(\.spanID)).count == 200 }
+        try await eventually("every line") { Set(server.spans.map(\.spanID)).count == 200 }
         try await Task.sleep(for: .milliseconds(300))
         #expect(server.spans.count == 200, "once each: the file is not re-read, the buffer is")
         second.signal(SIGTERM)
@@ -365,7 +365,7 @@ import TraceTailCore
             """.write(toFile: config, atomically: true, encoding: .utf8)
         let first = try RunningProcess(["run", "-c", config])
         first.write((0..<50).map { "piped line \($0)" }.joined(separator: "\n") + "\n")
-        try await eventually(timeout: .seconds(10), "delivery attempts") { server.requests.count >= 2 }
+        try await eventually("delivery attempts") { server.requests.count >= 2 }
         first.signal(SIGKILL)
         _ = try await first.wait()
 

@@ -52,7 +52,7 @@ func batch(_ lines: [String]) -> RecordBatch {
         #expect(record.traceID?.description == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(record.spanID?.description == "00f067aa0ba902b7")
         #expect(record.parentSpanID?.description == "a3ce929d0e0e4736")
-        #expect(record.attributes == Attributes([("gen_ai.request.model", .string("gpt-4o")), ("usage.prompt_tokens", .int(18))]))
+        #expect(record.attributes == Attributes([("gen_ai.request.model", .string("gpt-4o")), ("gen_ai.usage.input_tokens", .int(18))]))
         #expect(record.type == .llm)
         #expect(record.parseError == nil)
     }

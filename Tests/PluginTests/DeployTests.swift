@@ -84,9 +84,12 @@ import TraceTailCore
         let config = try configuration(configMap)
         try checkWorkload(daemonSet, config)
         let volumes = items(daemonSet["spec"]?["template"]?["spec"]?["volumes"])
-        #expect(volumes.contains { $0["hostPath"]?["path"]?.scalar == "/var/log/containers" })
+        #expect(volumes.contains { $0["hostPath"]?["path"]?.scalar == "/var/log/pods" })
         #expect(volumes.contains { $0["hostPath"]?["path"]?.scalar == config.service.dataDirectory })
-        #expect(config.pipelines[0].parsers.map(\.kind) == ["kv", "json"])
+        // The runtime's framing is the file input's business: no regex for it, the JSON parser reads the app's line.
+        #expect(config.pipelines[0].parsers.map(\.kind) == ["json"])
+        let text = try #require(configMap["data"]?["config.yaml"]?.scalar)
+        #expect(text.contains(#"include: ["/var/log/pods/*/*/*.log"], format: auto"#))
     }
 
     @Test func theDockerfileBuildsStaticallyAndRunsUnprivileged() throws {

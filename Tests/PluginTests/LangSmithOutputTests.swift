@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import TraceTailCore
+@testable import LangSmithOutput
 
 @Suite(.serialized) struct LangSmithOutputTests {
     func langsmith(_ run: BackfillRun, key: String = FakeLangWatch.langSmithKey) -> String {
@@ -17,7 +18,7 @@ import TraceTailCore
             try await run.run(lines: BackfillRun.sampleLog(), output: langsmith(run))
             #expect(run.deadLetters().isEmpty)
             let runs = run.server.runs
-            #expect(runs.count == 5)
+            #expect(runs.count == 6, "7 lines: the tool's start and end lines are one run")
             let chain = try #require(runs.first { string($0["name"]) == "POST /chat" })
             let llm = try #require(runs.first { string($0["name"]) == "chat gpt-4o-mini" })
             #expect(string(chain["run_type"]) == "chain")
@@ -31,12 +32,23 @@ import TraceTailCore
             #expect(string(llm["extra"]?["metadata"]?["ls_provider"]) == "openai")
             #expect(string(llm["extra"]?["metadata"]?["ls_model_name"]) == "gpt-4o-mini")
             #expect(chain["inputs"] == .object([("input", .string("What is 2+2?"))]))
-            let tool = try #require(runs.first { string($0["name"]) == "tool failed" })
+            let tool = try #require(runs.first { string($0["name"]) == "send_email" })
             #expect(string(tool["run_type"]) == "tool")
             #expect(string(tool["error"])?.hasPrefix("SMTP timeout\nSMTPError: timeout") == true)
             let retriever = try #require(runs.first { string($0["name"]) == "retrieve" })
-            #expect(string(tool["parent_run_id"]) == string(retriever["id"]))
+            let agent = try #require(runs.first { string($0["name"]) == "answer" })
+            #expect(string(retriever["parent_run_id"]) == string(agent["id"]))
         }
+    }
+
+    @Test func theResourceIsRunMetadata() throws {
+        var record = Record(raw: 0..<0, position: SourcePosition(source: "t", offsets: 0..<1), observedTime: 1_767_225_600_000_000_000)
+        record.spanID = SpanID(1)
+        record.attributes["k8s.pod.name"] = .string("from the record")
+        record.resource = Resource(Attributes([("k8s.pod.name", .string("chat-a")), ("k8s.namespace.name", .string("llm"))]))
+        let run = try JSONReader.parse(RunsPayload.encode([record], project: "p"))["post"]?.items?.first
+        #expect(run?["extra"]?["metadata"]?["k8s.namespace.name"] == .string("llm"))
+        #expect(run?["extra"]?["metadata"]?["k8s.pod.name"] == .string("from the record"), "written once: the record's own wins")
     }
 
     @Test func runIdsAreStableAcrossSends() async throws {
@@ -48,7 +60,7 @@ import TraceTailCore
                 if attempt == 0 { first = ids } else { #expect(ids == first) }
             }
         }
-        #expect(first.count == 5)
+        #expect(first.count == 6)
     }
 
     @Test func aWrongKeyIsDeadLettered() async throws {

@@ -44,9 +44,12 @@ func attributes(_ record: Record) -> [String] {
 
     @Test(arguments: [("llm-app.jsonl", "json"), ("llm-app.logfmt", "kv")])
     func theRealisticLogMapsToExactlyTheExpectedSpans(_ log: String, _ parser: String) throws {
-        let golden = try String(contentsOfFile: root + "/examples/golden/llm-app.spans.ndjson", encoding: .utf8)
-            .split(separator: "\n").map(String.init)
+        let path = root + "/examples/golden/llm-app.spans.ndjson"
         let produced = try spans(log, parser)
+        if ProcessInfo.processInfo.environment["TRACETAIL_BLESS"] != nil { // rewrites it: review the diff
+            try (produced.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(produced.count == golden.count)
         for (line, (actual, expected)) in zip(produced, golden).enumerated() {
             #expect(actual == expected, "line \(line + 1)")
@@ -88,7 +91,8 @@ func attributes(_ record: Record) -> [String] {
         let records = try parse(["2026-01-01T00:00:00Z INFO model=gpt-4o prompt_tokens=12 note=\"a b\"", "garbage"], with: yaml)
         let record = records.records[0]
         #expect(record.startTime == 1_767_225_600_000_000_000)
-        #expect(attributes(record) == [#"level="INFO""#, #"gen_ai.request.model="gpt-4o""#, "gen_ai.usage.input_tokens=12", #"note="a b""#])
+        #expect(attributes(record) == [#"log.severity_text="INFO""#, "log.severity_number=9", #"gen_ai.request.model="gpt-4o""#,
+                                       "gen_ai.usage.input_tokens=12", #"note="a b""#])
         #expect(records.records[1].parseError == "the pattern does not match")
     }
 
@@ -133,7 +137,7 @@ func attributes(_ record: Record) -> [String] {
         (#"{"s":"tab\t\"q\" \\ \/ \u00e9"}"#, [#"s="tab\t\"q\" \\ / é""#]),
         (#"{"pair":"\ud83d\ude00","lone":"\ud800x"}"#, [#"pair="😀""#, #"lone="\#u{FFFD}x""#]),
         (#"{"big":123456789012345678901234567890,"neg":-9223372036854775808,"exp":1.5e300}"#,
-         ["big=1.2345678901234568e+29", "neg=-9223372036854775808", "exp=1.5e+300"]),
+         [#"big="123456789012345678901234567890""#, "neg=-9223372036854775808", "exp=1.5e+300"]),
         (#"{"a":{"b":{"c":{"d":[1,2]}}},"e":[]}"#, ["a.b.c.d=[1,2]", "e=[]"]),
         (#"{"x":null,"y":true}"#, ["y=true"]),
     ])
@@ -162,7 +166,8 @@ func attributes(_ record: Record) -> [String] {
     @Test func jsonEmbeddedInAFieldOfAnEarlierParser() throws {
         let yaml = #"[ { type: kv, pattern: '^(?<level>\w+) (?<payload>\{.*\})$' }, { type: json, field: payload } ]"#
         let records = try parse([#"INFO {"model":"gpt-4o","usage":{"total":3}}"#], with: yaml)
-        #expect(attributes(records.records[0]) == [#"level="INFO""#, #"gen_ai.request.model="gpt-4o""#, "usage.total=3"])
+        #expect(attributes(records.records[0]) == [#"log.severity_text="INFO""#, "log.severity_number=9", #"gen_ai.request.model="gpt-4o""#,
+                                                   "usage.total=3"])
     }
 
     @Test func deadLetterPolicyWritesTheLineAndRemovesIt() throws {
@@ -179,22 +184,10 @@ func attributes(_ record: Record) -> [String] {
     }
 }
 
-/// SplitMix64, so that the random inputs are the same on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct ArbitraryInputTests {
     /// Random lines: raw bytes, and mutations of real log lines (which reach deeper into both parsers).
     func lines(count: Int, seed: UInt64) throws -> [[UInt8]] {
-        var random = SeededGenerator(state: seed)
+        var random = SeededRandom(seed: seed)
         let samples = try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.jsonl", encoding: .utf8)
             .split(separator: "\n").map { Array($0.utf8) }
             + (try String(contentsOfFile: repositoryRoot() + "/examples/logs/llm-app.logfmt", encoding: .utf8))
@@ -217,14 +210,20 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test(arguments: ["[ { type: json } ]", "[ { type: kv } ]", #"[ { type: kv, pattern: '(?<a>\w+)=(?<b>\S*)' } ]"#])
-    func arbitraryBytesNeverCrashAParser(_ yaml: String) throws {
+    func arbitraryBytesNeverCrashAParser(_ yaml: String) async throws {
         let inputs = try lines(count: 20_000, seed: 42)
-        var records = RecordBatch(ack: AckToken(0))
-        for (index, line) in inputs.enumerated() {
-            records.append(line, position: SourcePosition(source: "fuzz", offsets: UInt64(index)..<UInt64(index + 1)), observedTime: 1)
+        let parsers = try parsers(yaml)
+        // Parse errors are thrown inside the parsers, and the test library captures a backtrace for each: slow,
+        // so this runs off the cooperative threads that the other tests need.
+        let records = try await onOwnThread { () -> RecordBatch in
+            var records = RecordBatch(ack: AckToken(0))
+            for (index, line) in inputs.enumerated() {
+                records.append(line, position: SourcePosition(source: "fuzz", offsets: UInt64(index)..<UInt64(index + 1)), observedTime: 1)
+            }
+            for parser in parsers { parser.parse(&records) }
+            SpanDefaults.apply(to: &records)
+            return records
         }
-        for parser in try parsers(yaml) { parser.parse(&records) }
-        SpanDefaults.apply(to: &records)
         #expect(records.records.count == inputs.count)
         #expect(records.records.allSatisfy { $0.traceID != nil && $0.spanID != nil && $0.name != nil })
     }

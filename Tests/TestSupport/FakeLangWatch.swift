@@ -30,6 +30,8 @@ public final class FakeLangWatch: Sendable {
         public var name: String
         public var kind: Int
         public var attributes: [String: String]
+        /// The attributes of the span's resource (OTLP requests only).
+        public var resource: [String: String] = [:]
     }
 
     /// What to do to the next request to a path instead of answering it.
@@ -45,12 +47,19 @@ public final class FakeLangWatch: Sendable {
     private struct State {
         var requests: [Request] = []
         var spans: [Span] = []
+        /// When each of `spans` was accepted (same order).
+        var spanTimes: [ContinuousClock.Instant] = []
         var collectorTraces: [JSONValue] = []
         var runs: [JSONValue] = []
         var faults: [(prefix: String, fault: Fault)] = []
         /// Trace ids the search API reports, and from when on (ingestion is asynchronous).
         var searchable: [String: ContinuousClock.Instant] = [:]
         var ingestWindow: [ContinuousClock.Instant] = []
+
+        mutating func accept(_ accepted: [Span]) {
+            spans += accepted
+            spanTimes += repeatElement(ContinuousClock.now, count: accepted.count)
+        }
     }
 
     private let state = Mutex(State())
@@ -68,6 +77,14 @@ public final class FakeLangWatch: Sendable {
     public var requests: [Request] { state.withLock { $0.requests } }
     /// Every accepted span, duplicates included (the real service deduplicates; tests count them).
     public var spans: [Span] { state.withLock { $0.spans } }
+    /// The accepted spans from the `start`th on, each with when the server accepted it (to tell what was in
+    /// flight at a moment, and to follow a long run without copying every span each time).
+    public func acceptedSpans(from start: Int) -> [(span: Span, at: ContinuousClock.Instant)] {
+        state.withLock { state in
+            guard start < state.spans.count else { return [] }
+            return (start..<state.spans.count).map { (state.spans[$0], state.spanTimes[$0]) }
+        }
+    }
     /// Every collector request body the server accepted.
     public var collectorTraces: [JSONValue] { state.withLock { $0.collectorTraces } }
     /// Every LangSmith run accepted by `/runs/batch`.
@@ -217,7 +234,7 @@ public final class FakeLangWatch: Sendable {
         }
         guard token == Self.apiKey else { return reply(401, #"{"message":"Invalid auth token."}"#, request) }
         guard let (spans, rejected) = parse(request) else { return reply(400, #"{"error":"Failed to parse traces"}"#, request) }
-        state.withLock { $0.spans += spans }
+        state.withLock { $0.accept(spans) }
         return reply(200, #"{"message":"Trace received successfully.","partialSuccess":{"rejectedSpans":\#(rejected),"errorMessage":""}}"#, request)
     }
 
@@ -295,7 +312,7 @@ public final class FakeLangWatch: Sendable {
         }
         let parsed = parse(request)
         let spans = parsed?.spans ?? []
-        state.withLock { $0.spans += spans }
+        state.withLock { $0.accept(spans) }
         var body = #"{"accepted":true,"bytes":\#(request.body.count),"events":\#(spans.count)"#
         if let rejected = parsed?.rejected, rejected > 0 { body += #","rejectedSpans":\#(rejected)"# }
         if spans.isEmpty { body += #","hint":"no spans found: send OTLP with camelCase keys"#+"\"" }
@@ -311,13 +328,15 @@ public final class FakeLangWatch: Sendable {
         guard let message = try? OTLPExportRequest(serializedBytes: request.body) else { return nil }
         var spans: [Span] = []
         for resourceSpans in message.resourceSpans {
+            var resource: [String: String] = [:]
+            for keyValue in resourceSpans.resource.attributes { resource[keyValue.key] = Self.text(keyValue.value) }
             for scopeSpans in resourceSpans.scopeSpans {
                 for span in scopeSpans.spans {
                     var attributes: [String: String] = [:]
                     for keyValue in span.attributes { attributes[keyValue.key] = Self.text(keyValue.value) }
                     spans.append(Span(traceID: span.traceID.map { String(format: "%02x", $0) }.joined(),
                                       spanID: span.spanID.map { String(format: "%02x", $0) }.joined(),
-                                      name: span.name, kind: span.kind.rawValue, attributes: attributes))
+                                      name: span.name, kind: span.kind.rawValue, attributes: attributes, resource: resource))
                 }
             }
         }
@@ -331,6 +350,13 @@ public final class FakeLangWatch: Sendable {
         var rejected = 0
         for resource in resources {
             guard case .array(let scopes)? = resource["scopeSpans"] else { continue }
+            var resourceAttributes: [String: String] = [:]
+            if case .array(let attributes)? = resource["resource"]?["attributes"] {
+                for attribute in attributes {
+                    guard case .string(let key)? = attribute["key"], let value = attribute["value"] else { continue }
+                    resourceAttributes[key] = Self.text(value)
+                }
+            }
             for scope in scopes {
                 guard case .array(let list)? = scope["spans"] else { continue }
                 for span in list {
@@ -346,7 +372,8 @@ public final class FakeLangWatch: Sendable {
                         guard case .string(let key)? = attribute["key"], let value = attribute["value"] else { continue }
                         values[key] = Self.text(value)
                     }
-                    spans.append(Span(traceID: traceID, spanID: spanID, name: name, kind: Int(kind), attributes: values))
+                    spans.append(Span(traceID: traceID, spanID: spanID, name: name, kind: Int(kind), attributes: values,
+                                      resource: resourceAttributes))
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TraceTailCore
 
 /// Appends numbered lines to files the way applications write logs (O_APPEND), and rotates them.
 public final class LogWriter: @unchecked Sendable {
@@ -87,5 +88,36 @@ public struct DeliveryReport: CustomStringConvertible {
 
     public var description: String {
         "missing \(missing.count) \(missing.prefix(5)), duplicated \(duplicated.count) \(duplicated.prefix(5)), unexpected \(unexpected.count) \(unexpected.prefix(5))"
+    }
+}
+
+/// How a container runtime writes an application's lines to its log file: the CRI format cut at 16 KiB
+/// (containerd) or 8 KiB (CRI-O), or Docker's json-file cut at 16 KiB.
+public enum ContainerRuntime: Sendable, CaseIterable {
+    case containerd, crio, docker
+
+    /// The longest piece of an application line the runtime writes, in bytes.
+    public var pieceBytes: Int { self == .crio ? 8 << 10 : 16 << 10 }
+
+    /// The lines (each ending in a newline) the runtime writes for one application line (ASCII) on `stream`.
+    public func frame(_ line: String, stream: String = "stdout", time: String = "2026-01-02T03:04:05.123456789Z") -> [String] {
+        let bytes = Array(line.utf8)
+        let starts = Array(stride(from: 0, to: max(bytes.count, 1), by: pieceBytes))
+        return starts.enumerated().map { index, start in
+            let piece = String(decoding: bytes[start..<min(start + pieceBytes, bytes.count)], as: UTF8.self)
+            let last = index == starts.count - 1
+            switch self {
+            case .containerd, .crio:
+                return "\(time) \(stream) \(last ? "F" : "P") \(piece)\n"
+            case .docker:
+                var writer = JSONWriter()
+                writer.object {
+                    $0.string("log", last ? piece + "\n" : piece)
+                    $0.string("stream", stream)
+                    $0.string("time", time)
+                }
+                return writer.text + "\n"
+            }
+        }
     }
 }

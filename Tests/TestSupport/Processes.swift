@@ -1,5 +1,10 @@
 import Foundation
 
+/// How long a test waits for a condition before it fails: generous, because a condition that holds in a tenth of
+/// a second alone can take many seconds while the whole suite runs in parallel on a busy machine (two cores, both
+/// loaded). Tests wait on conditions, so a passing run is as fast as the machine allows.
+public let patience = Duration.seconds(90)
+
 /// What a finished process left behind.
 public struct ProcessResult: Sendable {
     public var status: Int32
@@ -76,7 +81,7 @@ public final class RunningProcess: @unchecked Sendable {
     public var stderr: String { collected.withLock { String(decoding: stderrData, as: UTF8.self) } }
 
     /// Waits for the process to exit, killing it after `timeout`.
-    public func wait(timeout: Duration = .seconds(30)) async throws -> ProcessResult {
+    public func wait(timeout: Duration = patience) async throws -> ProcessResult {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
@@ -100,7 +105,7 @@ public final class RunningProcess: @unchecked Sendable {
     }
 
     /// Waits until `condition` holds for the collected output.
-    public func waitFor(timeout: Duration = .seconds(20), _ condition: (RunningProcess) -> Bool) async throws {
+    public func waitFor(timeout: Duration = patience, _ condition: (RunningProcess) -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while !condition(self) {
             if ContinuousClock.now > deadline || !process.isRunning { throw TimedOut(what: "output condition") }
@@ -126,7 +131,7 @@ public func runTracetail(
 }
 
 /// Waits until `condition` holds, polling; fails after `timeout`.
-public func eventually(timeout: Duration = .seconds(10), _ what: String = "condition", _ condition: () -> Bool) async throws {
+public func eventually(timeout: Duration = patience, _ what: String = "condition", _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         if ContinuousClock.now > deadline { throw TimedOut(what: what) }
@@ -135,7 +140,7 @@ public func eventually(timeout: Duration = .seconds(10), _ what: String = "condi
 }
 
 /// Waits until an asynchronous `condition` holds (e.g. an HTTP reply), polling; fails after `timeout`.
-public func eventuallyAsync(timeout: Duration = .seconds(10), _ what: String = "condition", _ condition: () async -> Bool) async throws {
+public func eventuallyAsync(timeout: Duration = patience, _ what: String = "condition", _ condition: () async -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while await !condition() {
         if ContinuousClock.now > deadline { throw TimedOut(what: what) }
@@ -151,4 +156,20 @@ public func repositoryRoot(_ file: String = #filePath) -> String {
         if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
     }
     fatalError("no Package.swift above \(file)")
+}
+
+/// The README's generated section between `<!-- name:begin -->` and `<!-- name:end -->`, as it stands; with
+/// `TRACETAIL_BLESS` set, first rewritten to `generated`.
+public func readmeSection(_ name: String, generated: String) throws -> String {
+    struct MissingSection: Error { let name: String }
+    let path = repositoryRoot() + "/README.md"
+    let readme = try String(contentsOfFile: path, encoding: .utf8)
+    guard let begin = readme.range(of: "<!-- \(name):begin -->\n"), let end = readme.range(of: "<!-- \(name):end -->") else {
+        throw MissingSection(name: name)
+    }
+    if ProcessInfo.processInfo.environment["TRACETAIL_BLESS"] != nil {
+        try (readme[..<begin.upperBound] + generated + readme[end.lowerBound...]).write(toFile: path, atomically: true, encoding: .utf8)
+        return generated
+    }
+    return String(readme[begin.upperBound..<end.lowerBound])
 }

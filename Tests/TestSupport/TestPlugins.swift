@@ -65,7 +65,9 @@ public final class ScriptedInput: Input {
         }
     }
 
-    public func acknowledge(_ token: AckToken) {
+    /// Records the batches acknowledged (delivered or dead-lettered; an abandoned one is not).
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        guard status.isSettled else { return }
         state.withLock { $0.acknowledged.append(token) }
     }
 }
@@ -128,7 +130,7 @@ public final class RecordingOutput: DirectOutput {
         waiters.forEach { $0.resume() }
     }
 
-    public func send(_ batch: RecordBatch) async throws {
+    public func deliver(_ batch: RecordBatch) async throws {
         if configuration.gated {
             await withCheckedContinuation { continuation in
                 let open = state.withLock { state in

@@ -119,7 +119,7 @@ func pipeline(parser: String) -> String {
             "5:39: pipelines.first.input.batches: expected a whole number, found 'many'",
             "6:24: pipelines.first.outputs[0].type: unknown output type 'recordin' (known: recording)",
             "9:43: pipelines.second.parsers[0].colour: unknown key 'colour' (known: type, pattern, limit, enabled, timeout, fields, api_key, mode)",
-            "11:5: pipelines.second.extra: unknown key 'extra' (known: input, parsers, outputs, queue)",
+            "11:5: pipelines.second.extra: unknown key 'extra' (known: input, parsers, outputs, queue, assembly)",
         ])
     }
 

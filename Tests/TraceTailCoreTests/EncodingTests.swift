@@ -29,15 +29,19 @@ import TestSupport
     }
 
     @Test(arguments: [0, 100, 20_000, 3_000_000])
-    func protobufIsWhatSwiftProtobufWrites(longText: Int) throws {
+    func protobufIsWhatSwiftProtobufWrites(longText: Int) async throws {
         let records = (0..<4).map { record($0, longText: longText) }
         let body = Array(buffer: OTLPProtobuf.request(RecordSelection(records), resource: [("service.name", .string("t"))], scope: OTLPScope()))
-        let decoded = try OTLPExportRequest(serializedBytes: body)
-        #expect(try decoded.serializedBytes() as [UInt8] == body)
+        // swift-protobuf's debug build takes seconds over megabytes: off the cooperative threads other tests need.
+        let (decoded, reserialized) = try await onOwnThread {
+            let decoded = try OTLPExportRequest(serializedBytes: body)
+            return (decoded, try decoded.serializedBytes() as [UInt8])
+        }
+        #expect(reserialized == body)
         let spans = decoded.resourceSpans[0].scopeSpans[0].spans
         #expect(spans.count == 4)
         let attributes = Dictionary(spans[1].attributes.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
-        #expect(attributes["long"]?.stringValue.count == longText)
+        #expect(attributes["long"]?.stringValue.utf8.count == longText)
         #expect(attributes["negative"]?.intValue == -5)
         #expect(attributes["large"]?.intValue == .max)
         #expect(attributes["yes"]?.boolValue == true)
@@ -74,6 +78,51 @@ import TestSupport
             .object([("arrayValue", .object([("values", .array([.object([("boolValue", .bool(true))])]))]))]),
         ]))]))]))
         #expect(values["langwatch.span.cost"] == .object([("doubleValue", .double(0.25))]))
+    }
+
+    @Test func spansAreGroupedIntoOneResourceSpansPerResourceInBothEncodings() throws {
+        let podA = Resource(Attributes([("k8s.pod.name", .string("a")), ("service.name", .string("chat"))]))
+        let podB = Resource(Attributes([("k8s.pod.name", .string("b"))]))
+        let resources = [podA, podB, nil, podA, Resource(podB.attributes), podA] // an equal copy joins its group
+        let records = resources.enumerated().map { number, resource in
+            var record = record(number, longText: 1)
+            record.resource = resource
+            return record
+        }
+        // Across batches too, through the disk queue's codec (which shares equal resources again).
+        let stored = try RecordCodec.decode(RecordCodec.encode(RecordBatch(records: Array(records[3...]), ack: AckToken(0))), ack: AckToken(0))
+        #expect(stored.records.map { $0.resource?.attributes["k8s.pod.name"] } == [.string("a"), .string("b"), .string("a")])
+        let pair = try RecordCodec.decode(RecordCodec.encode(RecordBatch(records: [records[0], records[0]], ack: AckToken(0))), ack: AckToken(0))
+        #expect(pair.records[0].resource === pair.records[1].resource)
+        var selection = RecordSelection(RecordBatch(records: Array(records[..<3]), ack: AckToken(0)))
+        selection.append(stored, records: stored.records.indices)
+        let base: [(key: String, value: AttributeValue)] = [("service.name", .string("tracetail")), ("host.name", .string("node-1"))]
+        let expected: [(attributes: [String: String], spans: [UInt64])] = [
+            (["service.name": "chat", "host.name": "node-1", "k8s.pod.name": "a"], [1, 4, 6]),
+            (["service.name": "tracetail", "host.name": "node-1", "k8s.pod.name": "b"], [2, 5]),
+            (["service.name": "tracetail", "host.name": "node-1"], [3]),
+        ]
+
+        let body = Array(buffer: OTLPProtobuf.request(selection, resource: base, scope: OTLPScope()))
+        let decoded = try OTLPExportRequest(serializedBytes: body)
+        #expect(try decoded.serializedBytes() as [UInt8] == body)
+        #expect(decoded.resourceSpans.count == 3)
+        for (group, want) in zip(decoded.resourceSpans, expected) {
+            #expect(Dictionary(uniqueKeysWithValues: group.resource.attributes.map { ($0.key, $0.value.stringValue) }) == want.attributes)
+            #expect(group.scopeSpans[0].spans.map { $0.spanID.reduce(0) { $0 << 8 | UInt64($1) } } == want.spans)
+        }
+
+        let json = try JSONReader.parse(Array(buffer: OTLPJSON.request(selection, resource: base, scope: OTLPScope())))
+        let groups = try #require(json["resourceSpans"]?.items)
+        #expect(groups.count == 3)
+        for (group, want) in zip(groups, expected) {
+            var attributes: [String: String] = [:]
+            for item in group["resource"]?["attributes"]?.items ?? [] {
+                if case .string(let key)? = item["key"], case .string(let value)? = item["value"]?["stringValue"] { attributes[key] = value }
+            }
+            #expect(attributes == want.attributes)
+            #expect(group["scopeSpans"]?.items?.first?["spans"]?.items?.count == want.spans.count)
+        }
     }
 
     @Test func aSelectionReadsRecordsAcrossBatchesInOrderAndSplits() {

@@ -158,7 +158,7 @@ func mapped(_ fields: [(String, FieldValue)], settings: ParserSettings = ParserS
         }
         #expect(read().records[0].traceID == read().records[0].traceID)
         #expect(read().records[0].spanID == read().records[0].spanID)
-        #expect(read().records[0].traceID == TraceID(hashing: "fp1|/var/log/app.log|100".utf8))
+        #expect(read().records[0].traceID == TraceID(hashing: "fp1|100".utf8))
     }
 }
 

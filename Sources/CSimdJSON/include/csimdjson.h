@@ -14,7 +14,7 @@ typedef enum {
     TT_JSON_BOOL = 1,   // in `integer`: 0 or 1
     TT_JSON_INT = 2,    // in `integer`
     TT_JSON_DOUBLE = 3, // in `number`
-    TT_JSON_STRING = 4, // unescaped UTF-8 in `value`/`value_length`
+    TT_JSON_STRING = 4, // unescaped UTF-8 in `value`/`value_length`; also an integer above INT64_MAX, as its decimal text
     TT_JSON_RAW = 5     // minified JSON text of an array, or of a value kept whole, in `value`/`value_length`
 } tt_json_kind;
 

@@ -101,14 +101,17 @@ public struct PipelineSpec: Sendable {
     public var parsers: [ConfiguredPlugin<any Parser>]
     public var outputs: [ConfiguredPlugin<any Output>]
     public var queue: QueueSettings
+    /// Trace assembly between the parsers and the outputs (`assembly:`).
+    public var assembly: AssemblySettings
     /// The pipeline's configuration as canonical text: a reload restarts a pipeline only when this changed.
     public var fingerprint: String
 
     public init(
         name: String, location: SourceLocation, input: ConfiguredPlugin<any Input>,
         parsers: [ConfiguredPlugin<any Parser>], outputs: [ConfiguredPlugin<any Output>], queue: QueueSettings,
-        fingerprint: String = ""
+        assembly: AssemblySettings = AssemblySettings(), fingerprint: String = ""
     ) {
+        self.assembly = assembly
         self.fingerprint = fingerprint
         self.name = name
         self.location = location
@@ -211,7 +214,7 @@ public enum ConfigLoader {
         _ diagnostics: inout [ConfigDiagnostic]
     ) -> PipelineSpec? {
         guard let shape = ConfigDecoder.decode(PipelineShape.self, from: node, path: path,
-                                               knownKeys: ["input", "parsers", "outputs", "queue"], diagnostics: &diagnostics) else {
+                                               knownKeys: ["input", "parsers", "outputs", "queue", "assembly"], diagnostics: &diagnostics) else {
             return nil
         }
         let inputPath = path + [AnyCodingKey(stringValue: "input")]
@@ -237,7 +240,8 @@ public enum ConfigLoader {
             return nil
         }
         return PipelineSpec(name: name, location: location, input: inputPlugin, parsers: parserPlugins,
-                            outputs: outputPlugins, queue: shape.queue ?? QueueSettings(), fingerprint: node.canonical)
+                            outputs: outputPlugins, queue: shape.queue ?? QueueSettings(),
+                            assembly: shape.assembly ?? AssemblySettings(), fingerprint: node.canonical)
     }
 
     private enum Configured {
@@ -318,4 +322,5 @@ private struct PipelineShape: Decodable {
     var parsers: [RawNode]?
     var outputs: [RawNode]
     var queue: QueueSettings?
+    var assembly: AssemblySettings?
 }

@@ -34,9 +34,9 @@ public final class RecordAccumulator: Sendable {
         fileprivate var tickets: [Run]
     }
 
-    /// Delivers a chunk (or dead-letters it) and returns true; false when it was cancelled (shutdown ran out of
-    /// time), which leaves its records unacknowledged.
-    public typealias Deliver = @Sendable (Chunk) async -> Bool
+    /// Delivers a chunk (or dead-letters it) and says which it did; `abandoned` when it was cancelled (shutdown ran
+    /// out of time) or could not be dead-lettered, which leaves its records unacknowledged.
+    public typealias Deliver = @Sendable (Chunk) async -> BatchStatus
 
     /// Consecutive records of one held batch.
     fileprivate struct Run: Sendable {
@@ -54,8 +54,10 @@ public final class RecordAccumulator: Sendable {
 
     fileprivate struct Held {
         var batch: RecordBatch
+        /// Records not yet delivered or dead-lettered.
         var remaining: Int
-        var settled: @Sendable () -> Void
+        /// The worst that happened to its records so far.
+        var status = BatchStatus.delivered
     }
 
     private struct State {
@@ -98,11 +100,11 @@ public final class RecordAccumulator: Sendable {
         }
     }
 
-    /// Takes a batch once there is room for it (backpressure) and returns; `settled` is called when every record
-    /// of it was delivered or dead-lettered. A delivery cut short by shutdown never calls it (the records stay
-    /// unacknowledged).
-    public func add(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
-        guard !batch.records.isEmpty else { return settled() }
+    /// Takes a batch once there is room for it (backpressure) and returns; the batch's finalizer is settled once
+    /// every record of it went out in a request — with the worst of their statuses (a delivery cut short by
+    /// shutdown abandons it, and the records stay unacknowledged).
+    public func add(_ batch: RecordBatch) async throws {
+        guard !batch.records.isEmpty else { return batch.finalizer?.settle(.delivered) ?? () }
         await waitForRoom(batch.weight)
         try Task.checkCancellation()
         // Which group each stretch of records joins is worked out before taking the lock.
@@ -124,7 +126,7 @@ public final class RecordAccumulator: Sendable {
         let startFlusher = state.withLock { state -> Bool in
             let ticket = state.nextTicket
             state.nextTicket += 1
-            state.held[ticket] = Held(batch: batch, remaining: batch.records.count, settled: settled)
+            state.held[ticket] = Held(batch: batch, remaining: batch.records.count)
             state.heldWeight += batch.weight
             let now = ContinuousClock.now
             for stretch in stretches {
@@ -171,7 +173,7 @@ public final class RecordAccumulator: Sendable {
                     }
                     inFlight += 1
                     deliveries.addTask { [deliver] in
-                        if await deliver(chunk) { self.settle(chunk.tickets) }
+                        self.settle(chunk.tickets, await deliver(chunk))
                     }
                 }
                 if finished && chunks.isEmpty {
@@ -245,19 +247,21 @@ public final class RecordAccumulator: Sendable {
         waiting.forEach { $0.resume(returning: true) }
     }
 
-    private func settle(_ runs: [Run]) {
-        let finished = state.withLock { state -> [@Sendable () -> Void] in
-            var finished: [@Sendable () -> Void] = []
+    /// The runs' records went out with `status`; a batch all of whose records did is settled.
+    private func settle(_ runs: [Run], _ status: BatchStatus) {
+        let finished = state.withLock { state -> [Held] in
+            var finished: [Held] = []
             for run in runs {
                 state.held[run.ticket]!.remaining -= run.records.count
+                state.held[run.ticket]!.status = max(state.held[run.ticket]!.status, status)
                 if state.held[run.ticket]!.remaining == 0, let held = state.held.removeValue(forKey: run.ticket) {
                     state.heldWeight -= held.batch.weight
-                    finished.append(held.settled)
+                    finished.append(held)
                 }
             }
             return finished
         }
-        finished.forEach { $0() }
+        for held in finished { held.batch.finalizer?.settle(held.status) }
         wakeRoomWaiters()
     }
 }

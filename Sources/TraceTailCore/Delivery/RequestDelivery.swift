@@ -31,8 +31,9 @@ public struct RequestDelivery: Sendable {
         deadLettered = context.metrics.counter("spans_dead_lettered_total")
     }
 
-    /// Delivers (or dead-letters) the spans; false only when cancelled, leaving them unacknowledged.
-    public func deliver(_ records: RecordSelection) async -> Bool {
+    /// Delivers (or dead-letters) the spans and says which; `abandoned` when cancelled or when the dead letter
+    /// could not be written, leaving them unacknowledged.
+    public func deliver(_ records: RecordSelection) async -> BatchStatus {
         do {
             try await budget?.acquire()
             let (body, contentType) = encode(records)
@@ -43,37 +44,38 @@ public struct RequestDelivery: Sendable {
                     rejected.increment(by: count)
                     logger.warning("the endpoint refused spans", metadata: ["rejected": "\(count)", "message": "\(message ?? "")"])
                 }
+                return .delivered
             case .split(let reason):
                 guard records.count > 1 else {
                     return await deadLetter(records.batch, "a single span is too large: \(reason)", status)
                 }
                 let (head, tail) = records.split(at: records.count / 2)
-                guard await deliver(head) else { return false }
-                return await deliver(tail)
+                let first = await deliver(head)
+                guard first.isSettled else { return first }
+                return max(first, await deliver(tail))
             case .permanent(let reason), .retry(let reason, _):
                 return await deadLetter(records.batch, reason, status)
             }
-            return true
         } catch {
-            return false
+            return .abandoned
         }
     }
 
-    /// Writes the spans to the dead-letter file, retrying while the disk cannot take them; false when cancelled
-    /// first (they stay unacknowledged).
-    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) async -> Bool {
+    /// Writes the spans to the dead-letter file, retrying while the disk cannot take them: `deadLettered`, or
+    /// `abandoned` when cancelled first or the write fails for another reason (they stay unacknowledged).
+    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) async -> BatchStatus {
         do {
             try await deadLetters.writeRetrying(batch, output: destination, reason: reason, status: status)
             deadLettered.increment(by: batch.records.count)
             logger.error("spans dead-lettered", metadata: [
                 "spans": "\(batch.records.count)", "reason": "\(reason)", "file": "\(deadLetters.path)",
             ])
-            return true
+            return .deadLettered
         } catch {
             logger.critical("spans failed and cannot be dead-lettered; left unacknowledged", metadata: [
                 "reason": "\(reason)", "error": "\(error)",
             ])
-            return false
+            return .abandoned
         }
     }
 }
@@ -98,8 +100,8 @@ public protocol GatheringOutput: Output {
 }
 
 extension GatheringOutput {
-    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
-        try await accumulator.add(batch, settled: settled)
+    public func send(_ batch: RecordBatch) async throws {
+        try await accumulator.add(batch)
     }
 
     public func flush() async throws {

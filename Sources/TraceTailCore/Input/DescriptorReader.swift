@@ -32,10 +32,11 @@ public final class ChunkBuffer: @unchecked Sendable {
         }
     }
 
-    /// Waits up to `timeout` milliseconds for a stream to have data and reads it; nil when none came in time.
-    public func read(_ descriptor: Int32, waitingUpTo timeout: Int32, name: String) async throws -> Int? {
+    /// Waits up to `timeout` milliseconds for a stream to have data and reads it; nil when none came in time. The
+    /// wait holds a `BlockingIO` thread, or `thread` when given.
+    public func read(_ descriptor: Int32, waitingUpTo timeout: Int32, name: String, on thread: BlockingThread? = nil) async throws -> Int? {
         let buffer = self
-        return try await BlockingIO.run {
+        let wait: @Sendable () throws -> Int? = {
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             while true {
                 let ready = poll(&poller, 1, timeout)
@@ -52,6 +53,8 @@ public final class ChunkBuffer: @unchecked Sendable {
                 return count
             }
         }
+        guard let thread else { return try await BlockingIO.run(wait) }
+        return try await thread.run(wait)
     }
 }
 

@@ -14,18 +14,21 @@ public struct JSONReader {
     public static let maxDepth = 512
 
     /// Parses one JSON document that fills `bytes` (surrounding whitespace allowed).
-    public static func parse(_ bytes: some Collection<UInt8>) throws(Failure) -> JSONValue {
+    ///
+    /// - Parameter exactIntegers: an integer beyond 64 bits comes back as its decimal text (`.string`) instead of
+    ///   the nearest double, so that no digit is lost.
+    public static func parse(_ bytes: some Collection<UInt8>, exactIntegers: Bool = false) throws(Failure) -> JSONValue {
         let result: Result<JSONValue, Failure>? = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(Failure) in try parse(buffer: UnsafeRawBufferPointer(buffer)) }
+            Result { () throws(Failure) in try parse(buffer: UnsafeRawBufferPointer(buffer), exactIntegers: exactIntegers) }
         }
         if let result { return try result.get() }
         return try Array(bytes).withUnsafeBytes { buffer in
-            Result { () throws(Failure) in try parse(buffer: buffer) }
+            Result { () throws(Failure) in try parse(buffer: buffer, exactIntegers: exactIntegers) }
         }.get()
     }
 
-    private static func parse(buffer: UnsafeRawBufferPointer) throws(Failure) -> JSONValue {
-        var reader = JSONReader(bytes: buffer)
+    private static func parse(buffer: UnsafeRawBufferPointer, exactIntegers: Bool) throws(Failure) -> JSONValue {
+        var reader = JSONReader(bytes: buffer, exactIntegers: exactIntegers)
         reader.skipWhitespace()
         let value = try reader.readValue(depth: 0)
         reader.skipWhitespace()
@@ -34,9 +37,13 @@ public struct JSONReader {
     }
 
     private let bytes: UnsafeRawBufferPointer
+    private let exactIntegers: Bool
     private var index = 0
 
-    private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    private init(bytes: UnsafeRawBufferPointer, exactIntegers: Bool) {
+        self.bytes = bytes
+        self.exactIntegers = exactIntegers
+    }
 
     private func fail(_ reason: String) -> Failure { Failure(offset: index, reason: reason) }
 
@@ -61,7 +68,7 @@ public struct JSONReader {
         case UInt8(ascii: "f"): try expectWord("false"); return .bool(false)
         case UInt8(ascii: "n"): try expectWord("null"); return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try readNumber()
-        default: throw fail("unexpected character '\(Unicode.Scalar(byte))'")
+        default: throw fail("unexpected \(Self.describe(byte))")
         }
     }
 
@@ -182,7 +189,7 @@ public struct JSONReader {
             decoded.append(contentsOf: UTF8.encode(character)!)
         default:
             index -= 1
-            throw fail("invalid escape '\\\(Unicode.Scalar(escape))'")
+            throw fail("invalid escape: backslash then \(Self.describe(escape))")
         }
     }
 
@@ -229,7 +236,14 @@ public struct JSONReader {
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral, let value = Int64(text) { return .int(value) }
+        if integral && exactIntegers { return .string(text) }
         return .double(Double(text) ?? .nan)
+    }
+
+    /// A byte in an error message: printable ASCII as a character, anything else in hex (`byte 0xEF`), never as
+    /// the Latin-1 letter it would otherwise show as.
+    static func describe(_ byte: UInt8) -> String {
+        (0x21..<0x7F).contains(byte) ? "character '\(Unicode.Scalar(byte))'" : "byte 0x" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true)
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }

@@ -48,6 +48,9 @@ public struct Record: Sendable {
     public var spanID: SpanID?
     public var parentSpanID: SpanID?
     public var name: String?
+    /// The log named the span in a field of its own (`name`), rather than the name being made from a message, an
+    /// operation and model, or the raw line: when several lines of one span are merged, such a name wins.
+    public var nameIsExplicit = false
     public var type: SpanType?
     /// Nanoseconds since the epoch.
     public var startTime: UInt64?
@@ -61,6 +64,9 @@ public struct Record: Sendable {
     public var attributes = Attributes()
     /// Set by a parser that could not parse the record.
     public var parseError: String?
+    /// What produced the record (a pod's container), shared by the records of one source; nil when only the
+    /// outputs' own resource attributes apply.
+    public var resource: Resource?
 
     public init(raw: Range<Int>, position: SourcePosition, observedTime: UInt64) {
         self.raw = raw
@@ -69,7 +75,37 @@ public struct Record: Sendable {
     }
 }
 
-/// Identifies one batch to the input that emitted it, which is told when the batch has been acknowledged.
+extension Record {
+    /// Folds a later line of the same span into this one: the earliest start, the latest end (a line without an
+    /// end ends where it starts), attributes merged with the later value winning, in error when either line is,
+    /// the name from the first line unless the later one names the span explicitly, and for the other fields the
+    /// later value when it has one (ids: the earlier). The raw bytes and position stay those of the first line.
+    public mutating func absorb(_ later: Record) {
+        let starts = [startTime, later.startTime].compactMap { $0 }
+        let ends = [endTime ?? startTime, later.endTime ?? later.startTime].compactMap { $0 }
+        startTime = starts.min()
+        endTime = ends.max()
+        traceID = traceID ?? later.traceID
+        parentSpanID = parentSpanID ?? later.parentSpanID
+        if let laterName = later.name, name == nil || (later.nameIsExplicit && !nameIsExplicit) {
+            name = laterName
+            nameIsExplicit = later.nameIsExplicit
+        }
+        if let laterType = later.type, type == nil || type == .span { type = laterType }
+        switch (status, later.status) {
+        case (.error, _), (_, .unset): break
+        default: status = later.status
+        }
+        input = later.input ?? input
+        output = later.output ?? output
+        cost = later.cost ?? cost
+        for (key, value) in later.attributes { attributes[key] = value }
+        parseError = parseError ?? later.parseError
+    }
+}
+
+/// Identifies one batch to the input that emitted it, which is told what became of the batch
+/// (`AcknowledgementReceiver`).
 public struct AckToken: Sendable, Hashable {
     public var sequence: UInt64
     public init(_ sequence: UInt64) { self.sequence = sequence }
@@ -80,7 +116,11 @@ public struct RecordBatch: Sendable {
     /// The raw bytes of every record, back to back.
     public var storage: [UInt8]
     public var records: [Record]
+    /// The input's name for the batch, given back with its acknowledgement.
     public var ack: AckToken
+    /// Set by the runtime for each output the batch goes to: the output settles the batch through it (see
+    /// `BatchFinalizer`). Copies of the batch made to gather or split records carry none.
+    public var finalizer: BatchFinalizer?
     /// The records arrived as spans (a collector or OTLP relay), not as log lines: parsers leave them alone.
     public var arrivedAsSpans = false
 

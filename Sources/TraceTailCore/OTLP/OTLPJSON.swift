@@ -1,6 +1,7 @@
 import NIOCore
 
-/// Encodes spans as an OTLP/HTTP JSON `ExportTraceServiceRequest` straight into bytes: lowerCamelCase keys,
+/// Encodes spans as an OTLP/HTTP JSON `ExportTraceServiceRequest` (one `resourceSpans` entry per resource, see
+/// `ResourceGroups`) straight into bytes: lowerCamelCase keys,
 /// lowercase hex ids, integer enums, 64-bit integers as strings, and `kind` and `attributes` on every span.
 /// (swift-protobuf's JSON encoder writes ids as base64 and enums as names, which OTLP/JSON does not accept.)
 public enum OTLPJSON {
@@ -11,9 +12,12 @@ public enum OTLPJSON {
             var writer = JSONWriter(output: output)
             writer.object { request in
                 request("resourceSpans") { list in
-                    list.array(CollectionOfOne(())) { writer, _ in
+                    let groups = ResourceGroups(records)
+                    list.array(groups.indices) { writer, group in
                         writer.object { resourceSpans in
-                            resourceSpans("resource") { $0.object { $0("attributes") { attributes(&$0, resource) } } }
+                            resourceSpans("resource") { writer in
+                                writer.object { $0("attributes") { attributes(&$0, groups.attributes(group, base: resource)) } }
+                            }
                             resourceSpans("scopeSpans") { list in
                                 list.array(CollectionOfOne(())) { writer, _ in
                                     writer.object { scopeSpans in
@@ -22,7 +26,7 @@ public enum OTLPJSON {
                                         }
                                         scopeSpans("spans") { writer in
                                             writer.array { list in
-                                                records.forEach { record in list.element { span(&$0, record) } }
+                                                groups.forEach(in: group, records) { record in list.element { span(&$0, record) } }
                                             }
                                         }
                                     }

@@ -1,23 +1,26 @@
 import NIOCore
 
-/// Encodes spans as an OTLP/HTTP protobuf `ExportTraceServiceRequest`, with the same content as `OTLPJSON`,
-/// straight into bytes (the webhook's OTLP receiver reads with `ProtobufReader`; tests check both against swift-protobuf).
+/// Encodes spans as an OTLP/HTTP protobuf `ExportTraceServiceRequest` (one `ResourceSpans` per resource, see
+/// `ResourceGroups`), with the same content as `OTLPJSON`, straight into bytes (the webhook's OTLP receiver reads with `ProtobufReader`; tests check both against swift-protobuf).
 public enum OTLPProtobuf {
     public static func request(
         _ records: RecordSelection, resource: [(key: String, value: AttributeValue)], scope: OTLPScope
     ) -> ByteBuffer {
         OutputBuffer.byteBuffer(expected: 512 * records.count + 256) { output in
             var writer = ProtobufWriter(output: output)
-            writer.message(1, expected: 3) { resourceSpans in                     // ExportTraceServiceRequest.resource_spans
-                resourceSpans.message(1, expected: 2) { message in                 // ResourceSpans.resource
-                    for entry in resource { keyValue(&message, 1, entry.key, entry.value) }
-                }
-                resourceSpans.message(2, expected: 3) { scopeSpans in              // ResourceSpans.scope_spans
-                    scopeSpans.message(1) { instrumentation in                     // ScopeSpans.scope
-                        instrumentation.string(1, scope.name)
-                        instrumentation.string(2, scope.version)
+            let groups = ResourceGroups(records)
+            for group in groups.indices {
+                writer.message(1, expected: 3) { resourceSpans in                 // ExportTraceServiceRequest.resource_spans
+                    resourceSpans.message(1, expected: 2) { message in             // ResourceSpans.resource
+                        for entry in groups.attributes(group, base: resource) { keyValue(&message, 1, entry.key, entry.value) }
                     }
-                    records.forEach { span(&scopeSpans, $0) } // borrowed, not copied
+                    resourceSpans.message(2, expected: 3) { scopeSpans in          // ResourceSpans.scope_spans
+                        scopeSpans.message(1) { instrumentation in                 // ScopeSpans.scope
+                            instrumentation.string(1, scope.name)
+                            instrumentation.string(2, scope.version)
+                        }
+                        groups.forEach(in: group, records) { span(&scopeSpans, $0) } // borrowed, not copied
+                    }
                 }
             }
             output = writer.output

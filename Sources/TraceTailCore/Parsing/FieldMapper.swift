@@ -17,6 +17,16 @@ public struct FieldMapper: Sendable {
         case error, stacktrace
         case cost
         case spanType
+        /// A log level: `log.severity_text` and `log.severity_number`, numbers read on the given scale.
+        case severity(LogSeverity.Scale)
+        /// A source file, `file.go` or `file.go:42`: `code.file.path`, and `code.line.number` after a colon.
+        case caller
+        /// An exception's type (`exception.type`), when not empty.
+        case exceptionType
+        /// A thread's number (`thread.id`) or name (`thread.name`).
+        case thread
+        /// `gen_ai.operation.name` from the values an SDK's response type field takes.
+        case operation(OperationValues)
 
         /// The same target with its attribute name replaced.
         func renamed<Other>(_ rename: (Name) -> Other) -> Target<Other> {
@@ -36,6 +46,11 @@ public struct FieldMapper: Sendable {
             case .stacktrace: return .stacktrace
             case .cost: return .cost
             case .spanType: return .spanType
+            case .severity(let scale): return .severity(scale)
+            case .caller: return .caller
+            case .exceptionType: return .exceptionType
+            case .thread: return .thread
+            case .operation(let values): return .operation(values)
             }
         }
     }
@@ -46,52 +61,20 @@ public struct FieldMapper: Sendable {
     }
 
     /// Top-level fields parsers should hand over whole (as JSON) rather than flattened.
-    public static let wholeValueFields = ["input", "prompt", "output", "completion", "response", "error", "exception",
-                                          "labels", "finish_reasons", "stacktrace", "stack"]
+    public static let wholeValueFields = ["input", "inputs", "prompt", "output", "outputs", "completion", "response", "error",
+                                          "err", "exception", "labels", "finish_reasons", "stacktrace", "stack"]
 
-    /// The built-in aliases: common log field names → span fields and gen_ai.* attributes.
-    static let aliases: [String: Target<String>] = {
-        var table: [String: Target<String>] = [
-            "model": .attribute("gen_ai.request.model", .string),
-            "response_model": .attribute("gen_ai.response.model", .string),
-            "prompt_tokens": .attribute("gen_ai.usage.input_tokens", .int),
-            "input_tokens": .attribute("gen_ai.usage.input_tokens", .int),
-            "completion_tokens": .attribute("gen_ai.usage.output_tokens", .int),
-            "output_tokens": .attribute("gen_ai.usage.output_tokens", .int),
-            "reasoning_tokens": .attribute("gen_ai.usage.reasoning.output_tokens", .int),
-            "provider": .attribute("gen_ai.provider.name", .string),
-            "vendor": .attribute("gen_ai.provider.name", .string),
-            "system": .attribute("gen_ai.provider.name", .string),
-            "operation": .attribute("gen_ai.operation.name", .string),
-            "temperature": .attribute("gen_ai.request.temperature", .double),
-            "max_tokens": .attribute("gen_ai.request.max_tokens", .int),
-            "top_p": .attribute("gen_ai.request.top_p", .double),
-            "finish_reason": .attribute("gen_ai.response.finish_reasons", .stringArray),
-            "finish_reasons": .attribute("gen_ai.response.finish_reasons", .stringArray),
-            "cost": .cost, "cost_usd": .cost,
-            "trace_id": .traceID, "span_id": .spanID, "parent_id": .parentSpanID, "parent_span_id": .parentSpanID,
-            "user": .attribute("langwatch.user.id", .string), "user_id": .attribute("langwatch.user.id", .string),
-            "thread_id": .attribute("langwatch.thread.id", .string),
-            "conversation_id": .attribute("langwatch.thread.id", .string),
-            "customer_id": .attribute("langwatch.customer.id", .string),
-            "labels": .attribute("langwatch.labels", .stringArray),
-            "ts": .startTime, "time": .startTime, "timestamp": .startTime,
-            "latency_ms": .duration(1_000_000), "duration_ms": .duration(1_000_000),
-            "input": .input, "prompt": .input,
-            "output": .output, "completion": .output, "response": .output,
-            "error": .error, "exception": .error,
-            "stacktrace": .stacktrace, "stack": .stacktrace,
-            "message": .message, "msg": .message,
-            "span_type": .spanType,
-        ]
-        // Deprecated GenAI names, read as their current ones.
-        table["gen_ai.system"] = .attribute("gen_ai.provider.name", .string)
-        table["gen_ai.usage.prompt_tokens"] = .attribute("gen_ai.usage.input_tokens", .int)
-        table["gen_ai.usage.completion_tokens"] = .attribute("gen_ai.usage.output_tokens", .int)
-        table["gen_ai.usage.reasoning_tokens"] = .attribute("gen_ai.usage.reasoning.output_tokens", .int)
-        table["gen_ai.openai.request.seed"] = .attribute("gen_ai.request.seed", .int)
-        return table
-    }()
+    /// The built-in aliases (`AliasTable`), by field name.
+    static let aliases: [String: Target<String>] = Dictionary(
+        AliasTable.rows.flatMap { row in row.fields.map { ($0, row.target) } }, uniquingKeysWith: { $1 })
+
+    /// The aliases also matched as the last part of a dotted key (`usage.prompt_tokens`).
+    static let nestedAliases: [String: Target<String>] = Dictionary(
+        AliasTable.rows.filter(\.nested).flatMap { row in row.fields.map { ($0, row.target) } }, uniquingKeysWith: { $1 })
+
+    /// The prefix under which loguru puts the fields bound to a record (`logger.bind(model=…)`): what follows it is
+    /// read like a top-level field.
+    static let boundFieldsPrefix = "record.extra."
 
     /// Targets by canonical name: what `map:` may point at, and the types of the GenAI attributes whatever
     /// field name they arrive under.
@@ -144,11 +127,30 @@ public struct FieldMapper: Sendable {
 
         init(rawValue: UInt8) { self.rawValue = rawValue }
 
-        init(attribute name: String) {
-            switch name {
-            case "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens": self = .llm
-            case "gen_ai.operation.name": self = .operation
+        init(_ target: Target<String>?) {
+            switch target {
+            case .attribute("gen_ai.request.model", _)?, .attribute("gen_ai.usage.input_tokens", _)?,
+                 .attribute("gen_ai.usage.output_tokens", _)?: self = .llm
+            case .attribute("gen_ai.operation.name", _)?, .operation?: self = .operation
             default: self = []
+            }
+        }
+    }
+
+    /// Attributes the mapper derives from fields rather than taking a field's value as it is; numbered first.
+    enum Derived: Int32, CaseIterable {
+        case severityText, severityNumber, codeFilePath, codeLineNumber, threadID, threadName, operationName, timeUnparsed
+
+        var name: String {
+            switch self {
+            case .severityText: return "log.severity_text"
+            case .severityNumber: return "log.severity_number"
+            case .codeFilePath: return "code.file.path"
+            case .codeLineNumber: return "code.line.number"
+            case .threadID: return "thread.id"
+            case .threadName: return "thread.name"
+            case .operationName: return "gen_ai.operation.name"
+            case .timeUnparsed: return "tracetail.time_unparsed"
             }
         }
     }
@@ -157,7 +159,9 @@ public struct FieldMapper: Sendable {
     /// Every field name the mapper knows, resolved once: canonical names, then aliases, then the user's renames,
     /// drops and `trace_id_from`. Anything else becomes an attribute under its own name.
     private let resolutions: ByteKeyTable<Resolution>
-    /// The attribute names targets point at.
+    /// The aliases matched as the last part of a dotted key.
+    private let nestedResolutions: ByteKeyTable<Resolution>
+    /// The attribute names targets point at, `Derived` first.
     private let attributeNames: [String]
 
     public init(_ settings: ParserSettings) {
@@ -175,33 +179,47 @@ public struct FieldMapper: Sendable {
 
         // A field named like an attribute a target sets is that target too, so that one record never holds the
         // attribute twice (the mapper appends target attributes without searching).
-        for case .attribute(let name, _)? in named.values.map(\.target) where named[name] == nil {
+        let setByTargets = named.values.compactMap { entry -> String? in
+            if case .attribute(let name, _)? = entry.target { name } else { nil }
+        }
+        for name in setByTargets + Derived.allCases.map(\.name) where named[name] == nil {
             named[name] = (.attribute(name, .asIs), false, false)
         }
 
-        var names: [String] = []
-        var numbers: [String: Int32] = [:]
-        resolutions = ByteKeyTable(named.map { key, entry in
-            var marks: Marks = []
-            let target = entry.target?.renamed { name in
-                marks = Marks(attribute: name)
+        var names = Derived.allCases.map(\.name)
+        var numbers = Dictionary(uniqueKeysWithValues: Derived.allCases.map { ($0.name, $0.rawValue) })
+        func resolution(_ target: Target<String>?, dropped: Bool = false, tracesBy: Bool = false) -> Resolution {
+            let numbered = target?.renamed { name in
                 if let number = numbers[name] { return number }
                 names.append(name)
                 numbers[name] = Int32(names.count - 1)
                 return Int32(names.count - 1)
             }
-            return (key, Resolution(target: target, dropped: entry.dropped, tracesBy: entry.tracesBy, marks: marks))
+            return Resolution(target: numbered, dropped: dropped, tracesBy: tracesBy, marks: Marks(target))
+        }
+        resolutions = ByteKeyTable(named.map { key, entry in
+            (key, resolution(entry.target, dropped: entry.dropped, tracesBy: entry.tracesBy))
         })
+        nestedResolutions = ByteKeyTable(settings.aliases ? Self.nestedAliases.map { ($0, resolution($1)) } : [])
         attributeNames = names
     }
 
+    /// What mapping one record found that the parser reports.
+    public struct Report: Sendable {
+        /// The text of a time field that could not be read (the record carries it as `tracetail.time_unparsed`);
+        /// the parser counts it.
+        public var unreadableTime: String?
+    }
+
     /// Maps the fields `extract` adds to one record.
-    public func map(_ record: inout Record, _ extract: (inout Fields) throws -> Void) rethrows {
+    @discardableResult
+    public func map(_ record: inout Record, _ extract: (inout Fields) throws -> Void) rethrows -> Report {
         try withUnsafePointer(to: self) { mapper in // the mapper is borrowed, not copied, per record
             try withUnsafeMutablePointer(to: &record) { record in
                 var fields = Fields(mapper: mapper, record: record)
                 try extract(&fields)
                 fields.finish()
+                return Report(unreadableTime: fields.unreadableTime)
             }
         }
     }
@@ -213,14 +231,30 @@ public struct FieldMapper: Sendable {
         var duration: UInt64?
         var message: String?
         var explicitType: SpanType?
-        var stacktrace: [String]?
         /// What the mapped fields told about the span's type and name.
         var marks: Marks = []
         /// Attributes an earlier parser set, which may decide type and name too.
         let earlierAttributes: Bool
-
         /// The mapped attributes set so far (by number, below 64), which need no search for an earlier value.
         var attributesSet: UInt64 = 0
+        /// The highest severity number a level field gave (0: none).
+        var severity: UInt8 = 0
+        /// What the error fields told.
+        var failure = Failure()
+        var unreadableTime: String?
+
+        /// An error as the fields describe it; the status and `exception.*` are derived from it at the end.
+        struct Failure {
+            /// The error's text (a message, or a whole error as text).
+            var text: String?
+            /// `error: true`: an error whose message is elsewhere.
+            var flagged = false
+            var type: String?
+            var message: String?
+            var stacktrace: [String]?
+
+            var failed: Bool { text != nil || flagged }
+        }
 
         init(mapper: UnsafePointer<FieldMapper>, record: UnsafeMutablePointer<Record>) {
             self.mapper = mapper
@@ -229,9 +263,21 @@ public struct FieldMapper: Sendable {
             record.pointee.attributes.reserveCapacity(8)
         }
 
+        /// How a field name resolves: itself, else what follows loguru's `record.extra.`, else the last part of a
+        /// dotted key among the nested aliases. (Here, not on the mapper: a method call through `pointee` copies it.)
+        private func resolve(_ key: UnsafeRawBufferPointer) -> Resolution? {
+            if let resolution = mapper.pointee.resolutions[key] { return resolution }
+            guard let dot = key.lastIndex(of: UInt8(ascii: ".")) else { return nil }
+            let prefix = FieldMapper.boundFieldsPrefix.utf8.count
+            if mapper.pointee.settings.aliases, key.count > prefix, FieldMapper.boundFieldsPrefix.utf8.elementsEqual(key[..<prefix]) {
+                return resolve(UnsafeRawBufferPointer(rebasing: key[prefix...]))
+            }
+            return mapper.pointee.nestedResolutions[UnsafeRawBufferPointer(rebasing: key[(dot + 1)...])]
+        }
+
         /// Adds one extracted field, borrowed from the line.
         public mutating func add(_ key: UnsafeRawBufferPointer, _ value: RawValue) {
-            guard let resolution = mapper.pointee.resolutions[key] else {
+            guard let resolution = resolve(key) else {
                 return keep(key, value)
             }
             if resolution.dropped { return }
@@ -255,20 +301,29 @@ public struct FieldMapper: Sendable {
             record.pointee.attributes[String(decoding: key, as: UTF8.self)] = FieldMapper.attribute(value)
         }
 
+        /// Sets a numbered attribute, appending it without a search when no field of this record can have set it.
+        private mutating func set(_ name: Int32, _ value: AttributeValue) {
+            let key = mapper.pointee.attributeNames[Int(name)]
+            let bit: UInt64 = name < 64 ? 1 << UInt64(name) : 0
+            if !earlierAttributes && bit != 0 && attributesSet & bit == 0 {
+                record.pointee.attributes.appendNew(key, value)
+                attributesSet |= bit
+            } else {
+                record.pointee.attributes[key] = value
+            }
+        }
+
+        private mutating func set(_ name: Derived, _ value: AttributeValue) {
+            set(name.rawValue, value)
+        }
+
         /// Puts a value at its target; false when it does not fit there.
         private mutating func apply(_ target: Target<Int32>, _ value: RawValue) -> Bool {
             if case .null = value { return true }
             switch target {
             case .attribute(let name, let coercion):
                 guard let typed = FieldMapper.coerce(value, coercion) else { return false }
-                let key = mapper.pointee.attributeNames[Int(name)]
-                let bit: UInt64 = name < 64 ? 1 << UInt64(name) : 0
-                if !earlierAttributes && bit != 0 && attributesSet & bit == 0 {
-                    record.pointee.attributes.appendNew(key, typed) // a field of this record cannot have set it yet
-                    attributesSet |= bit
-                } else {
-                    record.pointee.attributes[key] = typed
-                }
+                set(name, typed)
             case .traceID:
                 guard let id = FieldMapper.traceID(value) else { return false }
                 if mapper.pointee.settings.traceIDFrom == nil || record.pointee.traceID == nil { record.pointee.traceID = id }
@@ -281,11 +336,18 @@ public struct FieldMapper: Sendable {
             case .name:
                 guard let text = value.materialized().text else { return false }
                 record.pointee.name = text
+                record.pointee.nameIsExplicit = true
             case .message:
                 guard case .string(let text) = value.materialized() else { return false }
                 message = text
             case .startTime, .endTime:
-                guard let time = TimestampParser.nanoseconds(value) else { return false }
+                guard let time = TimestampParser.nanoseconds(value) else {
+                    // Never replaced silently by the read time: the text stays, marked, and the parser counts it.
+                    guard let text = value.materialized().text else { return false }
+                    set(.timeUnparsed, .string(text))
+                    unreadableTime = text
+                    return true
+                }
                 if target == .startTime { record.pointee.startTime = time } else { record.pointee.endTime = time }
             case .duration(let unit):
                 // At most about 31 years: anything longer is no duration of one call.
@@ -297,20 +359,43 @@ public struct FieldMapper: Sendable {
             case .output:
                 record.pointee.output = FieldMapper.payload(value.materialized())
             case .error:
-                let (message, trace) = FieldMapper.error(value.materialized())
-                record.pointee.status = .error(message: message, stacktrace: trace ?? stacktrace ?? [])
+                FieldMapper.readError(value.materialized(), into: &failure)
             case .stacktrace:
                 let lines = FieldMapper.lines(value.materialized())
-                stacktrace = lines
-                if case .error(let message, let trace) = record.pointee.status, trace.isEmpty {
-                    record.pointee.status = .error(message: message, stacktrace: lines)
-                }
+                if !lines.isEmpty { failure.stacktrace = lines }
             case .cost:
                 guard case .double(let amount)? = FieldMapper.coerce(value, .double) else { return false }
                 record.pointee.cost = amount
             case .spanType:
                 guard let text = value.materialized().text, let type = SpanType(rawValue: text.lowercased()) else { return false }
                 explicitType = type
+            case .severity(let scale):
+                guard let number = LogSeverity.number(value, scale) else { return false }
+                severity = max(severity, number)
+                set(.severityText, .string(LogSeverity.text(number)))
+                set(.severityNumber, .int(Int64(number)))
+            case .caller:
+                guard let text = value.bytes, !text.isEmpty else { return false }
+                if let colon = text.lastIndex(of: UInt8(ascii: ":")),
+                   let line = ByteNumbers.integer(UnsafeRawBufferPointer(rebasing: text[(colon + 1)...])) {
+                    set(.codeFilePath, .string(String(decoding: UnsafeRawBufferPointer(rebasing: text[..<colon]), as: UTF8.self)))
+                    set(.codeLineNumber, .int(line))
+                } else {
+                    set(.codeFilePath, .string(String(decoding: text, as: UTF8.self)))
+                }
+            case .thread:
+                if let id = FieldMapper.coerce(value, .int) {
+                    set(.threadID, id)
+                } else {
+                    guard let name = FieldMapper.coerce(value, .string) else { return false }
+                    set(.threadName, name)
+                }
+            case .operation(let values):
+                guard let operation = values.operation(value) else { return false }
+                set(.operationName, .string(operation))
+            case .exceptionType:
+                guard let type = value.materialized().text?.trimmingWhitespace() else { return false }
+                if !type.isEmpty { failure.type = type }
             }
             return true
         }
@@ -345,6 +430,30 @@ public struct FieldMapper: Sendable {
             } else if let message {
                 record.attributes["message"] = .string(message)
             }
+            if failure.failed || failure.stacktrace != nil || severity >= LogSeverity.error {
+                describeFailure(&record)
+            }
+        }
+
+        /// `exception.type`, `exception.message` and `exception.stacktrace`, and an error status when an error field
+        /// or a level of ERROR or above says so.
+        private func describeFailure(_ record: inout Record) {
+            let summary = failure.stacktrace.flatMap(ExceptionText.summary)
+            let type = failure.type ?? summary?.type
+            let detail = failure.message ?? failure.text ?? summary?.message
+            if let type, record.attributes["exception.type"] == nil { record.attributes["exception.type"] = .string(type) }
+            if let detail, record.attributes["exception.message"] == nil { record.attributes["exception.message"] = .string(detail) }
+            if let trace = failure.stacktrace { record.attributes["exception.stacktrace"] = .string(trace.joined(separator: "\n")) }
+            guard failure.failed || severity >= LogSeverity.error else { return }
+            switch record.status {
+            case .error(let message, let trace) where trace.isEmpty:
+                record.status = .error(message: message, stacktrace: failure.stacktrace ?? [])
+            case .error:
+                break
+            default:
+                let text = failure.text ?? type.map { type in detail.map { "\(type): \($0)" } ?? type }
+                record.status = .error(message: text ?? message ?? LogSeverity.text(severity), stacktrace: failure.stacktrace ?? [])
+            }
         }
     }
 
@@ -357,10 +466,15 @@ public struct FieldMapper: Sendable {
         withIDText(value) { SpanID(hexBytes: $0) ?? SpanID(hashing: $0) }
     }
 
+    /// nil for no id: empty, or all zeros (what instrumented apps log outside an active span), which must never be
+    /// hashed into one id shared by unrelated records.
     private static func withIDText<ID>(_ value: RawValue, _ body: (UnsafeRawBufferPointer) -> ID) -> ID? {
-        if let bytes = value.bytes { return bytes.isEmpty ? nil : body(bytes) }
+        func id(_ bytes: UnsafeRawBufferPointer) -> ID? {
+            bytes.allSatisfy({ $0 == UInt8(ascii: "0") }) ? nil : body(bytes)
+        }
+        if let bytes = value.bytes { return id(bytes) }
         guard var text = value.materialized().text else { return nil }
-        return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        return text.withUTF8 { id(UnsafeRawBufferPointer($0)) }
     }
 
     /// An extracted value as an attribute, as it came.
@@ -449,23 +563,44 @@ public struct FieldMapper: Sendable {
         return .text(value.text ?? "")
     }
 
-    /// An error's message and, when it carries one, its stack trace.
-    static func error(_ value: FieldValue) -> (String, [String]?) {
-        guard case .json(let text) = value, let object = try? JSONReader.parse(Array(text.utf8)),
-              case .object = object else {
-            return (value.text ?? "error", nil)
-        }
-        var message = text
-        for key in ["message", "msg", "error", "type"] {
-            if case .string(let found)? = object[key] {
-                message = found
-                break
+    /// Reads an error field: `""`, `false`, `0`, `[]`, `{}`, `null`, `nil`, `<nil>` and `none` are no error; `true`
+    /// (or another number) is an error whose message is elsewhere; text is the error's message (a multi-line text is
+    /// its stack trace too); an object gives type, message and stack trace.
+    static func readError(_ value: FieldValue, into failure: inout Fields.Failure) {
+        switch value {
+        case .null: return
+        case .bool(let flag): failure.flagged = failure.flagged || flag
+        case .int(let number): failure.flagged = failure.flagged || number != 0
+        case .double(let number): failure.flagged = failure.flagged || number != 0
+        case .string(let text):
+            let trimmed = text.trimmingWhitespace()
+            guard !["", "false", "0", "null", "nil", "<nil>", "none"].contains(trimmed.lowercased()) else { return }
+            if trimmed.contains("\n") {
+                let trace = lines(.string(trimmed))
+                failure.stacktrace = failure.stacktrace ?? trace
+                let summary = ExceptionText.summary(trace)
+                failure.type = summary?.type
+                failure.message = summary?.message
+                failure.text = summary.map { "\($0.type): \($0.message)" } ?? trace[0]
+            } else {
+                failure.text = trimmed
+            }
+        case .json(let text):
+            guard let parsed = try? JSONReader.parse(Array(text.utf8)) else { return failure.text = text }
+            switch parsed {
+            case .array(let items) where items.isEmpty: return
+            case .object(let members) where members.isEmpty: return
+            case .object:
+                failure.type = ["type", "name", "kind", "class", "error_class"].lazy.compactMap { parsed[$0]?.text }.first
+                failure.message = ["message", "msg", "value", "reason", "error", "error_message"].lazy.compactMap { parsed[$0]?.text }.first
+                if let trace = ["stack", "stacktrace", "stack_trace", "traceback"].lazy.compactMap({ parsed[$0] }).first {
+                    failure.stacktrace = lines(.json(JSONFlattener.text(trace)))
+                }
+                failure.text = failure.message ?? text
+            default:
+                failure.text = text
             }
         }
-        for key in ["stacktrace", "stack", "traceback"] {
-            if let trace = object[key] { return (message, lines(.json(JSONFlattener.text(trace)))) }
-        }
-        return (message, nil)
     }
 
     /// A stack trace as lines: from a JSON array of strings or from text with newlines.

@@ -85,6 +85,15 @@ extension FieldValue {
     }
 }
 
+extension UnsafeRawBufferPointer {
+    /// The bytes after a leading UTF-8 byte-order mark (`EF BB BF`, which Windows editors and .NET loggers put at
+    /// the start of a file, so it arrives with the first line); parsers skip it.
+    public var droppingByteOrderMark: UnsafeRawBufferPointer {
+        guard count >= 3, self[0] == 0xEF, self[1] == 0xBB, self[2] == 0xBF else { return self }
+        return UnsafeRawBufferPointer(rebasing: self[3...])
+    }
+}
+
 /// Numbers read straight from bytes.
 enum ByteNumbers {
     /// A decimal integer (optional `-`), or nil.
@@ -93,22 +102,25 @@ enum ByteNumbers {
         let negative = bytes.first == UInt8(ascii: "-")
         if negative { index = 1 }
         guard index < bytes.count, bytes.count - index <= 19 else { return nil }
-        var value: Int64 = 0
+        var value: Int64 = 0 // kept negative while reading, so that Int64.min fits
         while index < bytes.count {
             let digit = Int64(bytes[index]) - 48
             guard digit >= 0 && digit <= 9 else { return nil }
             let (times, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (sum, carry) = times.addingReportingOverflow(digit)
+            let (sum, carry) = times.subtractingReportingOverflow(digit)
             guard !overflow && !carry else { return nil }
             value = sum
             index += 1
         }
-        return negative ? -value : value
+        if negative { return value }
+        return value == .min ? nil : -value
     }
 
-    /// A finite decimal number in plain or exponent notation, or nil.
+    /// A finite decimal number with a fraction or an exponent, or nil. An integer too large for `integer` is no
+    /// decimal: read as a double it would lose digits, so it stays text.
     static func decimal(_ bytes: UnsafeRawBufferPointer) -> Double? {
-        guard let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (first &- 48) < 10,
+        guard bytes.contains(where: { $0 == UInt8(ascii: ".") || $0 | 0x20 == UInt8(ascii: "e") }),
+              let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: ".") || (first &- 48) < 10,
               bytes.allSatisfy({ ($0 &- 48) < 10 || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
                     || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }),
               let value = Double(String(decoding: bytes, as: UTF8.self)), value.isFinite else { return nil }

@@ -5,7 +5,8 @@ import Synchronization
 ///
 /// Nested objects become dotted keys; arrays and the top-level keys named in `keepWhole` (payloads such as `input`)
 /// come back as JSON text. What simdjson refuses (invalid UTF-8, lone surrogates, integers past 64 bits) goes to
-/// the strict `JSONReader`, so one stray byte does not cost the whole line.
+/// the strict `JSONReader`, so one stray byte does not cost the whole line. Integers keep every digit: `Int64` where
+/// they fit, otherwise their exact decimal text as a string.
 public final class JSONFieldReader: Sendable {
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var description: String
@@ -61,13 +62,13 @@ public struct JSONFieldSession {
     }
 
     /// What simdjson refuses but a log line may still carry: invalid UTF-8 (replaced), lone surrogates (replaced),
-    /// integers beyond 64 bits (read as doubles). The strict reader takes those; its verdict is final.
+    /// integers beyond 64 bits (kept as their decimal text). The strict reader takes those; its verdict is final.
     private func parseRarely(
         _ bytes: UnsafeRawBufferPointer, _ field: (UnsafeRawBufferPointer, RawValue) -> Void
     ) throws(JSONFieldReader.Failure) {
         let value: JSONValue
         do {
-            value = try JSONReader.parse(bytes)
+            value = try JSONReader.parse(bytes, exactIntegers: true)
         } catch {
             throw JSONFieldReader.Failure(description: "invalid JSON: \(error)")
         }

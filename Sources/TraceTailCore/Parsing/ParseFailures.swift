@@ -10,12 +10,15 @@ public enum ParseFailurePolicy: String, ConfigChoice {
     case deadLetter = "dead_letter"
 }
 
-/// Counts parse failures, warns about them now and then (naming source and offset), and applies the policy.
+/// Counts parse failures, warns about them now and then (naming source and offset), and applies the policy; counts
+/// the records whose time could not be read too.
 public struct ParseFailureHandler: Sendable {
     public let policy: ParseFailurePolicy
     let context: PluginContext
     let failures: MetricCounter
     let dropped: MetricCounter
+    /// Records whose time field could not be read (`tracetail_time_unparsed_total`).
+    let unreadableTimes: MetricCounter
     let deadLetters: DeadLetterFile
 
     public init(policy: ParseFailurePolicy, context: PluginContext) {
@@ -23,11 +26,15 @@ public struct ParseFailureHandler: Sendable {
         self.context = context
         failures = context.metrics.counter("parse_errors_total")
         dropped = context.metrics.counter("records_dropped_total")
+        unreadableTimes = context.metrics.counter("time_unparsed_total")
         deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName, writes: context.dataWrites)
     }
 
     /// Parse failures so far.
     public var count: Int { failures.value }
+
+    /// Records whose time could not be read, so far.
+    public var unreadableTimeCount: Int { unreadableTimes.value }
 
     /// Marks the record as failed.
     public func fail(_ record: inout Record, _ problem: String) {
@@ -40,6 +47,20 @@ public struct ParseFailureHandler: Sendable {
             ])
         }
         failures.increment()
+    }
+
+    /// Counts what mapping a record reported: an unreadable time is warned about now and then, like a failure.
+    public func count(_ report: FieldMapper.Report, at position: @autoclosure () -> SourcePosition) {
+        guard let time = report.unreadableTime else { return }
+        if unreadableTimes.value % 10_000 == 0 {
+            let position = position()
+            context.logger.warning("cannot read a record's time; its start is the read time", metadata: [
+                "source": "\(position.source)", "offset": "\(position.offsets.lowerBound)",
+                "time": "\(time)",
+                "unreadable_so_far": "\(unreadableTimes.value + 1)",
+            ])
+        }
+        unreadableTimes.increment()
     }
 
     /// Applies the policy to the failed records of a batch (indices ascending).

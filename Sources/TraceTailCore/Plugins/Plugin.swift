@@ -38,12 +38,10 @@ public protocol Plugin: Sendable {
     init(configuration: Configuration, context: PluginContext) throws
 }
 
-/// Produces batches of records. The runtime tells it which batches every output has settled.
-public protocol Input: Plugin {
+/// Produces batches of records. The runtime tells it what became of each batch once every output settled it.
+public protocol Input: Plugin, AcknowledgementReceiver {
     /// Reads and emits batches until the source ends (then returns) or the task is cancelled.
     func run(emitter: BatchEmitter) async throws
-    /// Called once per emitted batch, after every output accepted it or dead-lettered it.
-    func acknowledge(_ token: AckToken)
     /// Called once after the pipeline drained (every acknowledgement that will come has come), e.g. to write
     /// final checkpoints. It runs to its end even when the grace period ran out (it is not cancelled), bounded by
     /// `Pipeline.finalWriteLimit`; throwing (a final save failed) makes the pipeline, and the process, fail.
@@ -61,27 +59,27 @@ public protocol Parser: Plugin {
 
 /// Delivers batches somewhere.
 public protocol Output: Plugin {
-    /// Takes a batch and calls `settled` once the destination accepted every record of it (or it was
+    /// Takes a batch and settles its `finalizer` once the destination accepted every record of it (or it was
     /// dead-lettered) — before returning, or later for outputs that gather batches into requests. Throwing means
-    /// the batch failed for good (the runtime dead-letters it). Cancellation means "not delivered": `settled` is
-    /// never called and nothing is dead-lettered.
-    func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws
+    /// the batch failed for good (the runtime dead-letters it). Cancellation means "not delivered": the batch is
+    /// left unsettled (abandoned) and nothing is dead-lettered.
+    func send(_ batch: RecordBatch) async throws
     /// Sends whatever is held; called once at shutdown after the last `send`.
     func flush() async throws
     /// What the output would send for these records, without sending it (`tracetail test --format json`).
     func previewRequests(_ records: [Record]) -> [RequestPreview]
 }
 
-/// An output that delivers each batch before `send` returns.
+/// An output that delivers each batch before `deliver` returns.
 public protocol DirectOutput: Output {
     /// Returns once the destination accepted the batch; throws when it failed for good.
-    func send(_ batch: RecordBatch) async throws
+    func deliver(_ batch: RecordBatch) async throws
 }
 
 extension DirectOutput {
-    public func send(_ batch: RecordBatch, settled: @escaping @Sendable () -> Void) async throws {
-        try await send(batch)
-        settled()
+    public func send(_ batch: RecordBatch) async throws {
+        try await deliver(batch)
+        batch.finalizer?.settle(.delivered)
     }
 }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// already waiting into one batch (many small webhook requests make few pipeline batches), and acknowledges the
 /// batch's lease when the batch is acknowledged. The queue's commit log does the ordering; this only maps a
 /// pipeline batch to its lease.
-public final class QueueEmitter: Sendable {
+public final class QueueEmitter: AcknowledgementReceiver {
     public let queue: DiskQueue
     /// A batch gathers at most this many entries, and no more once it holds this many bytes.
     static let maxEntries = 1000
@@ -29,9 +29,11 @@ public final class QueueEmitter: Sendable {
         }
     }
 
-    /// Acknowledges the queue entries of an emitted batch.
-    public func acknowledge(_ token: AckToken) {
-        if let lease = leases.withLock({ $0.byToken.removeValue(forKey: token.sequence) }) { queue.acknowledge(lease) }
+    /// Acknowledges the queue entries of an emitted batch, unless it was abandoned (then they are handed out
+    /// again after a restart).
+    public func acknowledge(_ token: AckToken, status: BatchStatus) {
+        guard let lease = leases.withLock({ $0.byToken.removeValue(forKey: token.sequence) }), status.isSettled else { return }
+        queue.acknowledge(lease)
     }
 
     /// The final sync of the queue, once the pipeline drained (see `DiskQueue.close`).

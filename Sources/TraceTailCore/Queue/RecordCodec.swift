@@ -43,7 +43,8 @@ public enum RecordCodec {
                 let raw = try input.bytes()
                 let start = batch.storage.count
                 batch.storage.append(contentsOf: raw)
-                var record = try decodeRecord(&input, raw: start..<batch.storage.count)
+                var record = try decodeRecord(&input, raw: start..<batch.storage.count,
+                                              previousResource: batch.records.last?.resource)
                 if let identity { record.position.identity = identity }
                 batch.records.append(record)
             }
@@ -68,6 +69,7 @@ public enum RecordCodec {
         static let output = Present(rawValue: 1 << 8)
         static let cost = Present(rawValue: 1 << 9)
         static let parseError = Present(rawValue: 1 << 10)
+        static let resource = Present(rawValue: 1 << 11)
     }
 
     private static func encode(_ record: Record, _ out: inout OutputBuffer) {
@@ -88,6 +90,7 @@ public enum RecordCodec {
         if record.output != nil { present.insert(.output) }
         if record.cost != nil { present.insert(.cost) }
         if record.parseError != nil { present.insert(.parseError) }
+        if record.resource != nil { present.insert(.resource) }
         out.varint(UInt64(present.rawValue))
         if let id = record.traceID {
             out.fixed(id.high)
@@ -103,6 +106,7 @@ public enum RecordCodec {
         if let output = record.output { payload(output, &out) }
         if let cost = record.cost { out.fixed(cost.bitPattern) }
         if let problem = record.parseError { out.lengthPrefixed(problem) }
+        if let resource = record.resource { attributes(resource.attributes, &out) }
         switch record.status {
         case .unset: out.append(0)
         case .ok: out.append(1)
@@ -112,14 +116,29 @@ public enum RecordCodec {
             out.varint(UInt64(stacktrace.count))
             for line in stacktrace { out.lengthPrefixed(line) }
         }
-        out.varint(UInt64(record.attributes.count))
-        for (key, value) in record.attributes {
+        attributes(record.attributes, &out)
+    }
+
+    private static func attributes(_ attributes: Attributes, _ out: inout OutputBuffer) {
+        out.varint(UInt64(attributes.count))
+        for (key, value) in attributes {
             out.lengthPrefixed(key)
             attribute(value, &out)
         }
     }
 
-    private static func decodeRecord(_ input: inout ByteReader, raw: Range<Int>) throws(Failure) -> Record {
+    private static func attributes(_ input: inout ByteReader) throws(Failure) -> Attributes {
+        var attributes = Attributes()
+        let count = try input.count()
+        attributes.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = try input.string()
+            attributes[key] = try attribute(&input)
+        }
+        return attributes
+    }
+
+    private static func decodeRecord(_ input: inout ByteReader, raw: Range<Int>, previousResource: Resource?) throws(Failure) -> Record {
         let source = try input.string()
         let identity = try input.string()
         let lower = try input.varint()
@@ -143,6 +162,11 @@ public enum RecordCodec {
         if present.contains(.output) { record.output = try payload(&input) }
         if present.contains(.cost) { record.cost = Double(bitPattern: try input.fixed()) }
         if present.contains(.parseError) { record.parseError = try input.string() }
+        if present.contains(.resource) {
+            let resource = Resource(try attributes(&input))
+            // The records of one source share one resource again.
+            record.resource = resource == previousResource ? previousResource : resource
+        }
         switch try input.byte() {
         case 0: record.status = .unset
         case 1: record.status = .ok
@@ -153,12 +177,7 @@ public enum RecordCodec {
             record.status = .error(message: message, stacktrace: lines)
         default: throw Failure(description: "unknown status")
         }
-        let attributes = try input.count()
-        record.attributes.reserveCapacity(attributes)
-        for _ in 0..<attributes {
-            let key = try input.string()
-            record.attributes[key] = try attribute(&input)
-        }
+        record.attributes = try attributes(&input)
         return record
     }
 

@@ -1,9 +1,11 @@
 import Logging
 import ServiceLifecycle
 
-/// One running pipeline: input → bounded queue → parsers → a bounded queue per output → outputs.
+/// One running pipeline: input → bounded queue → parsers → bounded queue → trace assembly (`TraceAssembler`, unless
+/// `assembly: { enabled: false }`) → a bounded queue per output → outputs.
 ///
-/// A batch is acknowledged to its input only when every output has accepted it or dead-lettered it. On graceful
+/// A batch is acknowledged to its input only when every output has accepted or dead-lettered every record of it
+/// (assembly may send a batch's records in several output batches). On graceful
 /// shutdown the input is cancelled, the queues drain and every output is flushed; if the service group's grace
 /// period runs out first, the remaining work is cancelled and stays unacknowledged (a file input re-reads it).
 /// Either way the final writes (the input's `finish`, a disk buffer's `close`) then run to their end, bounded by
@@ -53,23 +55,26 @@ public final class Pipeline: Service {
         outputs = try spec.outputs.map { try make($0) }
     }
 
-    /// A batch on its way to one output, with the acknowledgement it shares with the other outputs.
-    struct Delivery: Sendable {
-        var batch: RecordBatch
-        var pending: PendingAcknowledgement
-    }
-
     /// Runs until the input ends and everything is delivered, or until shutdown. Throws when a stage failed.
     public func run() async throws {
         health?.pipeline(spec.name, .running)
         let queueBounds = spec.queue
         let parseQueue = BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         let outputQueues = outputs.map { _ in
-            BoundedQueue<Delivery>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
+            BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         }
+        let fanOut = FanOut(queues: outputQueues, counters: outputs.map { OutputCounters($0.context.metrics) })
         var failures = await withTaskGroup(of: PipelineError?.self) { group in
             group.addTask { await self.runInput(into: parseQueue) }
-            group.addTask { await self.runParsers(from: parseQueue, to: outputQueues) }
+            if spec.assembly.enabled {
+                // Short: assembly is quick, and parsed batches weigh more than their lines (peak memory).
+                let assemblyQueue = BoundedQueue<AssemblyInput>(maxElements: min(2, queueBounds.maxBatches),
+                                                                maxBytes: queueBounds.maxBytes.bytes)
+                group.addTask { await self.runParsers(from: parseQueue, to: .assembly(assemblyQueue), fanOut) }
+                group.addTask { await self.runAssembly(from: assemblyQueue, to: fanOut) }
+            } else {
+                group.addTask { await self.runParsers(from: parseQueue, to: .outputs, fanOut) }
+            }
             for (index, queue) in outputQueues.enumerated() {
                 group.addTask { await self.runOutput(index, from: queue) }
             }
@@ -118,37 +123,92 @@ public final class Pipeline: Service {
         }
     }
 
-    private func runParsers(from queue: BoundedQueue<RecordBatch>, to outputQueues: [BoundedQueue<Delivery>]) async -> PipelineError? {
-        defer { outputQueues.forEach { $0.finish() } }
+    /// Where parsed batches go: to trace assembly, or (with `assembly: { enabled: false }`) to the outputs.
+    private enum ParsedDestination {
+        case assembly(BoundedQueue<AssemblyInput>)
+        case outputs
+    }
+
+    /// Parses each batch and hands it on. Batches that arrived as spans skip assembly: they are spans already.
+    private func runParsers(from queue: BoundedQueue<RecordBatch>, to destination: ParsedDestination,
+                            _ fanOut: FanOut) async -> PipelineError? {
+        defer {
+            if case .assembly(let assemblyQueue) = destination { assemblyQueue.finish() } else { fanOut.finish() }
+        }
         while var batch = await queue.pop() {
             if !batch.arrivedAsSpans {
                 for parser in parsers { parser.parse(&batch) }
             }
-            SpanDefaults.apply(to: &batch)
-            let token = batch.ack
-            let records = batch.records.count
-            let acknowledge: @Sendable () -> Void = { [input, counters] in
-                counters.recordsSettled.increment(by: records)
-                input.acknowledge(token)
-            }
-            guard records > 0 else {
-                acknowledge()
-                continue
-            }
-            let pending = PendingAcknowledgement(outputs: outputQueues.count, onSettled: acknowledge)
-            for outputQueue in outputQueues {
-                do {
-                    try await outputQueue.push(Delivery(batch: batch, pending: pending), weight: batch.weight)
-                } catch {
-                    return nil // cancelled: what is left stays unacknowledged
+            do {
+                if case .assembly(let assemblyQueue) = destination, !batch.arrivedAsSpans, !batch.records.isEmpty {
+                    try await assemblyQueue.push(.batch(batch), weight: batch.weight)
+                } else {
+                    try await fanOut.deliver(batch, acknowledgement: acknowledgement(of: batch))
                 }
+            } catch {
+                return nil // cancelled: what is left is abandoned, and stays unacknowledged
             }
         }
         return nil
     }
 
+    /// A batch's acknowledgement to the input when it goes to the outputs whole.
+    private func acknowledgement(of batch: RecordBatch) -> (BatchAcknowledgement, records: Int) {
+        (BatchAcknowledgement(token: batch.ack, outputs: batch.records.isEmpty ? 1 : outputs.count, receiver: input,
+                              settledRecords: counters.recordsSettled), batch.records.count)
+    }
+
+    /// Trace assembly: joins the parsed batches' records into traces (`TraceAssembler`) and hands the outputs what
+    /// is ready. A batch of records from several input batches settles each one's share (`SplitAcknowledgement`).
+    /// A ticker wakes it while no batch arrives, so held records go out when their wait runs out; when the parsers
+    /// end (the input ended, or shutdown), every held record goes out.
+    private func runAssembly(from queue: BoundedQueue<AssemblyInput>, to fanOut: FanOut) async -> PipelineError? {
+        defer { fanOut.finish() }
+        var assembler = TraceAssembler(settings: spec.assembly,
+                                       metrics: MetricsScope(pipeline: spec.name, stage: "assembly", kind: "assembly"))
+        let tick = Duration.nanoseconds(Int64(min(max(spec.assembly.waitNanoseconds / 4, 10_000_000), 250_000_000)))
+        func deliver(_ assembled: (batch: RecordBatch, shares: AcknowledgementShares)?) async throws {
+            guard let (batch, shares) = assembled, !batch.records.isEmpty else { return }
+            let acknowledgement = BatchAcknowledgement(token: batch.ack, outputs: outputs.count, receiver: shares)
+            try await fanOut.deliver(batch, acknowledgement: (acknowledgement, batch.records.count))
+        }
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tick)
+                    guard queue.depth.elements == 0 else { continue } // a batch on its way wakes it anyway
+                    do { try await queue.push(.tick, weight: 0) } catch { return }
+                }
+            }
+            defer { group.cancelAll() }
+            do {
+                while let item = await queue.pop() {
+                    switch item {
+                    case .batch(var batch):
+                        let (token, records) = (batch.ack, batch.records.count)
+                        let shares = assembler.assemble(&batch, now: Clock.monotonicNanoseconds) {
+                            SplitAcknowledgement(token: token, records: records, receiver: input,
+                                                 settledRecords: counters.recordsSettled)
+                        }
+                        if let shares {
+                            try await deliver((batch, shares))
+                        } else {
+                            try await fanOut.deliver(batch, acknowledgement: acknowledgement(of: batch))
+                        }
+                    case .tick:
+                        try await deliver(assembler.expire(now: Clock.monotonicNanoseconds))
+                    }
+                }
+                try await deliver(assembler.flush())
+            } catch {
+                return nil // cancelled: held and undelivered records are abandoned, and stay unacknowledged
+            }
+            return nil
+        }
+    }
+
     /// Hands one output the batches of its queue (through its disk buffer, with `buffer: disk`), then flushes it.
-    private func runOutput(_ index: Int, from queue: BoundedQueue<Delivery>) async -> PipelineError? {
+    private func runOutput(_ index: Int, from queue: BoundedQueue<RecordBatch>) async -> PipelineError? {
         let (output, context) = outputs[index]
         let sender = OutputSender(output: output, context: context, counters: counters, dataDirectory: dataDirectory)
         var failure: PipelineError?
@@ -162,25 +222,29 @@ public final class Pipeline: Service {
             } catch {
                 return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot open its disk buffer: \(error)")
             }
+            let counters = OutputCounters(context.metrics)
             // Batches are settled once on disk; a second task sends what the disk holds, an earlier run's first.
             failure = await withTaskGroup(of: PipelineError?.self) { group in
                 group.addTask {
                     defer { disk.stop() } // what is queued still goes out, then the sender ends
-                    while let delivery = await queue.pop() {
+                    while let batch = await queue.pop() {
                         do {
-                            try await disk.appendWaiting(delivery.batch)
+                            try await disk.appendWaiting(batch)
                         } catch {
-                            return nil // cancelled: unacknowledged, a durable input delivers it again
+                            return nil // cancelled: abandoned, a durable input delivers it again
                         }
-                        delivery.pending.settle()
+                        batch.finalizer?.settle(.delivered)
                     }
                     return nil
                 }
                 group.addTask {
                     var failure: PipelineError?
                     while !Task.isCancelled,
-                          let (batch, lease) = await disk.nextBatch(maxEntries: QueueEmitter.maxEntries, maxBytes: QueueEmitter.maxBytes) {
-                        failure = await sender.send(batch) { disk.acknowledge(lease) } ?? failure
+                          case (var batch, let lease)? = await disk.nextBatch(maxEntries: QueueEmitter.maxEntries,
+                                                                              maxBytes: QueueEmitter.maxBytes) {
+                        batch.finalizer = BatchAcknowledgement(token: batch.ack, outputs: 1, receiver: LeaseAcknowledgement(queue: disk, lease: lease))
+                            .finalizer(records: batch.records.count, delivered: counters.delivered, deadLettered: counters.deadLettered)
+                        failure = await sender.send(batch) ?? failure
                     }
                     return failure
                 }
@@ -190,8 +254,8 @@ public final class Pipeline: Service {
             }
             buffered = disk
         } else {
-            while !Task.isCancelled, let delivery = await queue.pop() {
-                failure = await sender.send(delivery.batch) { delivery.pending.settle() } ?? failure
+            while !Task.isCancelled, let batch = await queue.pop() {
+                failure = await sender.send(batch) ?? failure
             }
         }
         if !Task.isCancelled {
@@ -215,49 +279,98 @@ public final class Pipeline: Service {
     }
 }
 
-/// Sends batches to one output and settles each once it is delivered or dead-lettered.
+/// What the assembly task is handed: a parsed batch, or a tick of the clock (held records may be due).
+enum AssemblyInput: Sendable {
+    case batch(RecordBatch)
+    case tick
+}
+
+/// Hands batches to every output's queue, each carrying its own finalizer of one shared acknowledgement: the
+/// receiver learns what became of a batch once every output settled it.
+struct FanOut: Sendable {
+    let queues: [BoundedQueue<RecordBatch>]
+    let counters: [OutputCounters]
+
+    /// Completes the records into spans (`SpanDefaults`) and queues the batch for every output; an empty batch is
+    /// settled at once. Throws when cancelled while waiting for room.
+    func deliver(_ batch: RecordBatch, acknowledgement: (BatchAcknowledgement, records: Int)) async throws {
+        let (acknowledgement, records) = acknowledgement
+        guard records > 0 else {
+            acknowledgement.finalizer(records: 0).settle(.delivered)
+            return
+        }
+        var batch = batch
+        SpanDefaults.apply(to: &batch)
+        for (queue, counter) in zip(queues, counters) {
+            var delivery = batch
+            delivery.finalizer = acknowledgement.finalizer(records: records, delivered: counter.delivered,
+                                                           deadLettered: counter.deadLettered)
+            try await queue.push(delivery, weight: batch.weight)
+        }
+    }
+
+    /// No more batches: the outputs drain their queues and end.
+    func finish() { queues.forEach { $0.finish() } }
+}
+
+/// What one output counts of the records it settled.
+struct OutputCounters: Sendable {
+    let delivered: MetricCounter
+    let deadLettered: MetricCounter
+
+    init(_ scope: MetricsScope) {
+        delivered = scope.counter("records_delivered_total")
+        deadLettered = scope.counter("records_dead_lettered_total")
+    }
+}
+
+/// A batch read from an output's disk buffer, settled by its output: its lease is done, unless it was abandoned
+/// (then its entries are handed out again after a restart).
+struct LeaseAcknowledgement: AcknowledgementReceiver {
+    let queue: DiskQueue
+    let lease: DiskQueue.Lease
+
+    func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { queue.acknowledge(lease) }
+    }
+}
+
+/// Sends batches to one output and dead-letters those it fails for good.
 struct OutputSender: Sendable {
     let output: any Output
     let context: PluginContext
     let counters: PipelineCounters
-    let delivered: MetricCounter
-    let deadLettered: MetricCounter
     let deadLetters: DeadLetterFile
 
     init(output: any Output, context: PluginContext, counters: PipelineCounters, dataDirectory: String) {
         self.output = output
         self.context = context
         self.counters = counters
-        delivered = context.metrics.counter("records_delivered_total")
-        deadLettered = context.metrics.counter("records_dead_lettered_total")
         deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName, writes: context.dataWrites)
     }
 
-    /// Sends one batch; `settle` runs once the output accepted it or it was dead-lettered. Returns the failure
-    /// when it could be neither (the batch stays unacknowledged).
-    func send(_ batch: RecordBatch, settle: @escaping @Sendable () -> Void) async -> PipelineError? {
+    /// Sends one batch; the output settles its finalizer once it accepted the batch. A batch the output failed is
+    /// dead-lettered and settled so; when that fails too, it is abandoned and the failure returned.
+    func send(_ batch: RecordBatch) async -> PipelineError? {
         let count = batch.records.count
         do {
-            try await output.send(batch) { [delivered] in
-                delivered.increment(by: count)
-                settle()
-            }
+            try await output.send(batch)
             return nil
         } catch {
             if Task.isCancelled || error is CancellationError { return nil }
             do {
                 try await deadLetters.writeRetrying(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
-                deadLettered.increment(by: count)
                 counters.recordsDeadLettered.increment(by: count)
                 context.logger.error("batch dead-lettered", metadata: [
                     "records": "\(count)", "error": "\(error)", "file": "\(deadLetters.path)",
                 ])
-                settle()
+                batch.finalizer?.settle(.deadLettered)
                 return nil
             } catch let writeError {
-                // Cancelled while the dead-letter file could not be written. Not acknowledged: a durable input
+                // Abandoned (cancelled while the dead-letter file could not be written): a durable input
                 // delivers these records again after a restart.
                 counters.recordsUndeliverable.increment(by: count)
+                batch.finalizer?.settle(.abandoned)
                 context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [
                     "error": "\(error)", "dead_letter_error": "\(writeError)",
                 ])

@@ -1,6 +1,6 @@
 /// Completes every record into a valid span after the parsers ran: what no parser set gets a deterministic value.
 ///
-/// Ids come from a hash of the record's source identity, name and byte offset, so a line that is re-read after a
+/// Ids come from a hash of the record's source identity (or name, without one) and byte offset, so a line that is re-read after a
 /// crash gets the same ids and backends deduplicate it.
 public enum SpanDefaults {
     /// The longest span name taken from a raw line.
@@ -41,8 +41,11 @@ public enum SpanDefaults {
         return String(decoding: raw[first..<end], as: UTF8.self) + "…"
     }
 
-    /// `identity|source|offset`: unique per record within a stream, stable across re-reads.
+    /// `identity|offset` (or `|source|offset` for a stream without an identity): unique per record within a
+    /// stream, stable across re-reads — also under another path, so a file read again after a rename, or a line
+    /// read from a copy-truncate copy, keeps its ids.
     static func positionKey(_ position: SourcePosition) -> [UInt8] {
-        Array("\(position.identity)|\(position.source)|\(position.offsets.lowerBound)".utf8)
+        Array((position.identity.isEmpty ? "|\(position.source)|" : "\(position.identity)|").utf8)
+            + Array(String(position.offsets.lowerBound).utf8)
     }
 }

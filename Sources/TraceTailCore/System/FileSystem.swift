@@ -80,12 +80,17 @@ public enum FileSystem {
     }
 }
 
-/// Wall-clock time.
+/// Wall-clock and monotonic time.
 public enum Clock {
     /// Nanoseconds since the Unix epoch.
-    public static var nowNanoseconds: UInt64 {
+    public static var nowNanoseconds: UInt64 { nanoseconds(CLOCK_REALTIME) }
+
+    /// Nanoseconds since an arbitrary start (boot), never going back: for measuring waits.
+    public static var monotonicNanoseconds: UInt64 { nanoseconds(CLOCK_MONOTONIC) }
+
+    private static func nanoseconds(_ clock: clockid_t) -> UInt64 {
         var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
+        clock_gettime(clock, &spec)
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }

@@ -4,13 +4,13 @@
 # queues records one per request while its output is down, stops, and `run --once` drains the queue into
 # json → discard (records/s, CPU seconds, peak RSS).
 #   bash Benchmarks/webhook/run.sh [seconds] [connections]
-# Needs wrk (apt-get install -y wrk) and GNU time at /usr/bin/time (apt-get install -y time). Builds TraceTail in
-# release.
+# Needs wrk (apt-get install -y wrk) and GNU time at /usr/bin/time (apt-get install -y time). Runs the production
+# build (deploy/build-release.sh), or the binary TRACETAIL names (e.g. an older build, to compare).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
 connections=${2:-8}
-swift build -c release --product tracetail >/dev/null 2>&1
+tracetail=${TRACETAIL:-$(bash deploy/build-release.sh 2>/dev/null)}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -32,7 +32,7 @@ YAML
 
 # post <fsync> <seconds>: runs the webhook while wrk posts for that long, then stops it with SIGTERM.
 post() {
-  .build/release/tracetail run -c "$work/config.yaml" 2>"$work/stderr-$1.log" &
+  "$tracetail" run -c "$work/config.yaml" 2>"$work/stderr-$1.log" &
   server=$!
   for _ in $(seq 100); do grep -q "webhook listening" "$work/stderr-$1.log" && break; sleep 0.1; done
   wrk -t 2 -c "$connections" -d "${2}s" --latency -s Benchmarks/webhook/post.lua http://127.0.0.1:18686/ingest \
@@ -53,7 +53,7 @@ config "$work/data-drain" never '{ type: otlp, endpoint: "http://127.0.0.1:9/v1/
 echo "== drain: queue for ${seconds}s (fsync: never), then run --once into json → discard"
 post queue "$seconds" >/dev/null
 config "$work/data-drain" never "{ type: discard }"
-/usr/bin/time -v .build/release/tracetail run --once -c "$work/config.yaml" 2>"$work/drain.log" || true
+/usr/bin/time -v "$tracetail" run --once -c "$work/config.yaml" 2>"$work/drain.log" || true
 records=$(grep -o "records_in=[0-9]*" "$work/drain.log" | head -1 | cut -d= -f2)
 awk -v records="$records" -F': ' '
   /Elapsed \(wall clock\)/ { n = split($2, t, ":"); wall = (n == 3 ? t[1] * 3600 + t[2] * 60 + t[3] : t[1] * 60 + t[2]) }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Discovery cost: the CPU TraceTail spends following ACTIVE files written at RATE lines/s each, alone and among
 # IDLE files that match the same glob (file input → json → discard). Prints the CPU seconds (user+sys) over
-# SECONDS of writing for both runs and their ratio; the target is at most 1.3×.
+# SECONDS of writing for both runs and their ratio; the target is at most 1.3×. Runs the production build
+# (deploy/build-release.sh), or the binary TRACETAIL names.
 #   bash Benchmarks/files/run.sh [IDLE=2000] [ACTIVE=20] [RATE=250] [SECONDS=20]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,8 +10,7 @@ idle=${1:-2000}
 active=${2:-20}
 rate=${3:-250}
 seconds=${4:-20}
-swift build -c release --product tracetail >/dev/null 2>&1
-tracetail=.build/release/tracetail
+tracetail=${TRACETAIL:-$(bash deploy/build-release.sh 2>/dev/null)}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 

@@ -26,19 +26,21 @@ final class CheckpointBook: Sendable {
         var tickets: [UInt64: (stream: Int, ticket: OrderedCommitLog<UInt64>.Ticket)] = [:]
         var journal: CheckpointJournal
         var dirty = false
-        var journalFailing = false
     }
 
     let file: CheckpointFile
     let pruneAfter: Duration
     let logger: Logger
+    /// Where a failed journal or checkpoint write (a full disk) is reported: logged once, counted, not ready.
+    let writes: DataWrites
     private let state: Mutex<State>
 
     /// Loads the checkpoint file and replays the journals written after it.
-    init(path: String, pruneAfter: Duration, logger: Logger) {
+    init(path: String, pruneAfter: Duration, logger: Logger, writes: DataWrites) {
         file = CheckpointFile(path: path)
         self.pruneAfter = pruneAfter
         self.logger = logger
+        self.writes = writes
         var contents: CheckpointFile.Contents
         switch file.load() {
         case .contents(let loaded):
@@ -142,8 +144,8 @@ final class CheckpointBook: Sendable {
 
     /// Folds the journal into the checkpoint file when anything changed (or always, with `force`), forgets
     /// released streams that settled, and prunes checkpoints of files gone for `prune_after`. Throws when the
-    /// file cannot be written (it is tried again at the next save).
-    func save(force: Bool = false) throws {
+    /// file cannot be written (reported through `writes`; it is tried again at the next save).
+    func save(force: Bool = false) throws(SystemError) {
         let now = Clock.nowNanoseconds
         let prune = UInt64(pruneAfter.components.seconds) * 1_000_000_000
         let snapshot: CheckpointFile.Contents? = state.withLock { state in
@@ -160,8 +162,8 @@ final class CheckpointBook: Sendable {
             return CheckpointFile.Contents(entries: state.saved, journal: state.journal.startNext())
         }
         guard let snapshot else { return }
-        do {
-            try file.save(snapshot)
+        do throws(SystemError) {
+            try file.save(snapshot, reporting: writes)
         } catch {
             state.withLock { $0.dirty = true }
             throw error
@@ -181,15 +183,8 @@ final class CheckpointBook: Sendable {
                                updated: Clock.nowNanoseconds)
         state.saved[entry.id] = entry
         state.dirty = true
-        let written = state.journal.append(entry)
-        if written == state.journalFailing {
-            state.journalFailing = !written
-            if written {
-                logger.info("acknowledgement journal writable again", metadata: ["file": "\(state.journal.basePath)"])
-            } else {
-                logger.error("cannot append to the acknowledgement journal; checkpoints are kept by the periodic save",
-                             metadata: ["file": "\(state.journal.basePath)", "error": "\(SystemError("write", path: state.journal.basePath))"])
-            }
-        }
+        // Reading goes on when this fails: the periodic save still keeps the checkpoint, and at worst a crash
+        // before it repeats lines (never loses them).
+        try? state.journal.append(entry, reporting: writes)
     }
 }

@@ -37,14 +37,18 @@ struct CheckpointJournal {
         open()
     }
 
-    /// Appends one entry; false when it could not be written (the next checkpoint save still records it).
-    mutating func append(_ entry: Checkpoint) -> Bool {
-        if descriptor < 0 { open() }
-        guard descriptor >= 0 else { return false }
+    /// Appends one entry, reporting how the write fared to `writes`. Throws when it cannot be written (the next
+    /// checkpoint save still records it; a line torn by a full disk is skipped at replay).
+    mutating func append(_ entry: Checkpoint, reporting writes: DataWrites) throws(SystemError) {
         var writer = JSONWriter(capacity: 256)
         CheckpointCoding.encode(entry, into: &writer)
         writer.output.append(UInt8(ascii: "\n"))
-        return (try? FileSystem.writeAll(writer.bytes, to: descriptor, path: Self.path(basePath, number))) != nil
+        let path = Self.path(basePath, number)
+        try writes.attempt(.checkpoints, needed: writer.bytes.count) { () throws(SystemError) in
+            if descriptor < 0 { open() }
+            guard descriptor >= 0 else { throw SystemError("cannot create", path: path) }
+            try FileSystem.writeAll(writer.bytes, to: descriptor, path: path)
+        }
     }
 
     /// Starts the next journal; returns its number, which the checkpoint file written next must name.

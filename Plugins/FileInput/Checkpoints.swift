@@ -147,7 +147,7 @@ struct CheckpointFile {
         return writer.bytes
     }
 
-    func save(_ contents: Contents) throws {
-        try AtomicFile.write(encode(contents), to: path)
+    func save(_ contents: Contents, reporting writes: DataWrites) throws(SystemError) {
+        try AtomicFile.write(encode(contents), to: path, reporting: writes, as: .checkpoints)
     }
 }

@@ -159,7 +159,8 @@ public final class FileInput: Input {
         self.configuration = configuration
         self.context = context
         book = CheckpointBook(path: context.dataDirectory + "/checkpoints-\(context.stageName).json",
-                              pruneAfter: configuration.pruneAfter.duration, logger: context.logger)
+                              pruneAfter: configuration.pruneAfter.duration, logger: context.logger,
+                              writes: context.dataWrites)
         metrics = Metrics(context.metrics)
         progress = context.once ? BackfillProgress(lines: metrics.linesRead) : nil
     }
@@ -179,24 +180,17 @@ public final class FileInput: Input {
         if status.isSettled { book.acknowledge(token.sequence) }
     }
 
-    /// Writes the final checkpoints once the pipeline has drained.
-    public func finish() async {
-        saveCheckpoints(force: true)
-        book.close()
+    /// Writes the final checkpoints once the pipeline has drained. Throws when they cannot be written (the
+    /// journal then still holds every acknowledgement, unless the disk refused that too).
+    public func finish() async throws {
+        defer { book.close() }
+        try book.save(force: true)
     }
 
-    /// Folds the acknowledgement journal into the checkpoint file; a failure is logged (the journal still holds
-    /// every acknowledgement, and the next save tries again).
-    func saveCheckpoints(force: Bool = false) {
-        do {
-            try book.save(force: force)
-        } catch {
-            context.logger.error("cannot write checkpoints", metadata: ["file": "\(book.file.path)", "error": "\(error)"])
-        }
-    }
-
-    /// `saveCheckpoints` on the blocking-I/O threads: its fsync must not hold one of the few cooperative threads.
+    /// Folds the acknowledgement journal into the checkpoint file, on the blocking-I/O threads (its fsync must
+    /// not hold one of the few cooperative threads). A failure is reported by the book's `DataWrites`; the journal
+    /// still holds every acknowledgement, and the next save tries again.
     func saveCheckpointsInBackground() async {
-        _ = try? await BlockingIO.run { [self] in saveCheckpoints() }
+        _ = try? await BlockingIO.run { [book] in try? book.save() }
     }
 }

@@ -45,7 +45,7 @@ public struct StdinInput: Input {
         truncated = context.metrics.counter("lines_truncated_total")
         stored = try configuration.buffer.diskQueue.map {
             QueueEmitter(queue: try DiskQueue(directory: context.dataDirectory + "/stdin-queue", settings: $0.settings,
-                                              metrics: context.metrics))
+                                              metrics: context.metrics, writes: context.dataWrites))
         }
     }
 
@@ -94,5 +94,10 @@ public struct StdinInput: Input {
     public func acknowledge(_ token: AckToken, status: BatchStatus) {
         if status.isSettled { acknowledged.increment() }
         stored?.acknowledge(token, status: status)
+    }
+
+    /// Records the disk buffer's position and syncs it, once the pipeline drained.
+    public func finish() async throws {
+        try await stored?.finish()
     }
 }

@@ -9,7 +9,8 @@ import TraceTailCore
 
 /// An HTTP server for apps that post their telemetry instead of writing a log: a generic ingest route, a LangWatch
 /// collector relay and an OTLP/HTTP receiver. A request is answered 2xx only once its records are in the disk
-/// queue (or, with `ack: delivered`, accepted by every output); a full queue answers 503 with `Retry-After`.
+/// queue (or, with `ack: delivered`, accepted by every output); a full queue, or a disk that cannot take the
+/// request (full), answers 503 with `Retry-After`.
 public struct WebhookInput: Input {
     public struct Configuration: Decodable, Sendable {
         public var listen = ListenAddress(host: "127.0.0.1", port: 8080)
@@ -70,7 +71,7 @@ public struct WebhookInput: Input {
         PluginOption("ack", "queued | delivered", default: "queued", "Answer 2xx once records are in the disk queue, or once every output accepted them."),
         PluginOption("ack_timeout", "duration", default: "30s", "With ack: delivered, answer 202 (queued, still on its way) after this long."),
         PluginOption("queue", "mapping", default: "max_bytes: 256MiB, fsync: always", "The disk queue: its size cap and fsync policy (always | never)."),
-        PluginOption("retry_after", "duration", default: "1s", "The Retry-After of a 503 when the queue is full."),
+        PluginOption("retry_after", "duration", default: "1s", "The Retry-After of a 503 when the queue is full or its disk cannot be written."),
     ]
 
     /// Routes every webhook serves besides `path`, and what each takes.
@@ -89,7 +90,7 @@ public struct WebhookInput: Input {
         self.configuration = configuration
         self.context = context
         queue = try DiskQueue(directory: context.dataDirectory + "/\(context.stageName)-queue",
-                              settings: configuration.queue.settings, metrics: context.metrics)
+                              settings: configuration.queue.settings, metrics: context.metrics, writes: context.dataWrites)
         stored = QueueEmitter(queue: queue)
         metrics = WebhookMetrics(context.metrics)
         if queue.recovery.replayed > 0 || queue.recovery.corrupt > 0 {
@@ -115,6 +116,11 @@ public struct WebhookInput: Input {
 
     public func acknowledge(_ token: AckToken, status: BatchStatus) {
         stored.acknowledge(token, status: status)
+    }
+
+    /// Records the queue's position and syncs it, once the pipeline drained.
+    public func finish() async throws {
+        try await stored.finish()
     }
 
     // MARK: - Server
@@ -199,6 +205,10 @@ public struct WebhookInput: Input {
             } catch is DiskQueue.Full {
                 metrics.refused.increment(by: count)
                 throw RequestError.unavailable("the queue is full; retry later")
+            } catch let error as SystemError {
+                // Reported (logged once, counted, /readyz) by the queue; the client retries after Retry-After.
+                metrics.refused.increment(by: count)
+                throw RequestError.unavailable("the queue cannot be written (\(error.reason)); retry later")
             }
             metrics.accepted.increment(by: count)
             if configuration.ack == .delivered { delivered = await waitDelivered(sequence) }

@@ -77,7 +77,9 @@ import TraceTailCore
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = directory + "/checkpoints.json"
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        var book = CheckpointBook(path: path, pruneAfter: .seconds(86_400), logger: logger)
+        let writes = DataWrites(logger: logger, metrics: MetricsScope(pipeline: "test", stage: "book", kind: "file"),
+                                health: .detached)
+        var book = CheckpointBook(path: path, pruneAfter: .seconds(86_400), logger: logger, writes: writes)
         var model = Model()
         var open = Set<Int>()
         var outstanding: [(sequence: UInt64, file: Int)] = []
@@ -131,7 +133,7 @@ import TraceTailCore
                         try? FileSystem.append(Array(#"{"id":"ino:7:10"#.utf8), to: directory + "/" + newest)
                     }
                 }
-                book = CheckpointBook(path: path, pruneAfter: .seconds(86_400), logger: logger)
+                book = CheckpointBook(path: path, pruneAfter: .seconds(86_400), logger: logger, writes: writes)
                 open = []
                 outstanding = []
                 model.pending = [:]

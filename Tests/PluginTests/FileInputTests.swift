@@ -349,5 +349,32 @@ final class Tailing: @unchecked Sendable {
         let report = DeliveryReport(written: tailing.logs.written, delivered: tailing.delivered)
         #expect(report.missing.isEmpty && report.duplicated.isEmpty, "\(report)")
     }
+
+    /// This process's descriptors open on files under `directory` (a deleted file's link reads
+    /// "<path> (deleted)").
+    func descriptors(under directory: String) -> Int {
+        let links = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return links.count { name in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + name))?.hasPrefix(directory + "/") == true
+        }
+    }
+
+    @Test(arguments: ["inotify", "poll"])
+    func theDescriptorsOfDeletedIdleFilesAreReleasedLongBeforeCloseInactive(_ mode: String) async throws {
+        let tailing = Tailing("deletedIdleFiles-\(mode)")
+        let count = 40
+        for index in 0..<count { tailing.logs.lines(0..<2, to: "idle\(index).log") }
+        tailing.logs.closeAll()
+        // close_inactive is an hour: an idle file that still exists stays open all test long.
+        try await tailing.run(tailing.input("watch: \(mode), close_inactive: 1h"), expecting: 2 * count) {
+            try await eventually("every file open") { descriptors(under: tailing.logs.directory) == count }
+            for index in 0..<count / 2 { unlink(tailing.logs.path("idle\(index).log")) }
+            try await eventually("the deleted files' descriptors released (open: \(descriptors(under: tailing.logs.directory)))") {
+                descriptors(under: tailing.logs.directory) == count - count / 2
+            }
+        }
+        let report = DeliveryReport(written: tailing.logs.written, delivered: tailing.delivered)
+        #expect(report.missing.isEmpty && report.duplicated.isEmpty, "\(report)")
+    }
 }
 

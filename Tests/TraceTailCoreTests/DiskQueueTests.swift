@@ -4,11 +4,15 @@ import TestSupport
 @testable import TraceTailCore
 
 @Suite struct DiskQueueTests {
-    let scope = MetricsScope(pipeline: "test", stage: "queue", kind: "test")
+    let context = PluginContext(pipeline: "test", stageName: "queue", kind: "test", logger: .init(label: "test"), dataDirectory: "")
 
     func open(_ directory: String, maxBytes: Int = 1 << 20, segmentBytes: Int? = nil) throws -> DiskQueue {
         try DiskQueue(directory: directory, settings: .init(maxBytes: maxBytes, fsync: .always, segmentBytes: segmentBytes),
-                      metrics: scope)
+                      metrics: context.metrics, writes: context.dataWrites)
+    }
+
+    func segments(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }
     }
 
     func entry(_ n: Int) -> [UInt8] { Array("entry \(n) ".utf8) + [UInt8](repeating: UInt8(n % 251), count: n % 300) }
@@ -19,16 +23,16 @@ import TestSupport
             let queue = try open(directory)
             for n in 0..<10 { try await queue.append(entry(n)) }
             for n in 0..<10 {
-                let got = try #require(await queue.next())
-                #expect(got.payload == entry(n))
-                if n < 4 || n == 6 { queue.acknowledge(got.sequence) } // 6 out of order: 4 and 5 are still open
+                let got = try #require(await queue.take())
+                #expect(got.entries.map(\.payload) == [entry(n)])
+                if n < 4 || n == 6 { queue.acknowledge(got) } // 6 out of order: 4 and 5 are still open
             }
             #expect(queue.backlog.entries == 5)
         }
         let reopened = try open(directory)
         #expect(reopened.recovery.replayed == 6) // 4…9: the acknowledged mark stops before the gap at 4
         var seen: [[UInt8]] = []
-        for _ in 0..<6 { seen.append(try #require(await reopened.next()).payload) }
+        for _ in 0..<6 { seen.append(try #require(await reopened.take()).entries[0].payload) }
         #expect(seen == (4..<10).map(entry))
     }
 
@@ -49,21 +53,21 @@ import TestSupport
         #expect(queue.recovery.corrupt == 2)
         #expect(queue.recovery.replayed == 4)
         var seen: [[UInt8]] = []
-        for _ in 0..<4 { seen.append(try #require(await queue.next()).payload) }
+        for _ in 0..<4 { seen.append(try #require(await queue.take()).entries[0].payload) }
         #expect(seen == [entry(0), entry(2), entry(3), entry(4)])
         try await queue.append(entry(9)) // appends go on in a fresh segment after the damage
-        #expect(try #require(await queue.next()).payload == entry(9))
+        #expect(try #require(await queue.take()).entries[0].payload == entry(9))
+        #expect(queue.metrics.corrupt.value == 2, "counted once, on open")
     }
 
     @Test func fullyAcknowledgedSegmentsAreDeleted() async throws {
         let directory = temporaryDirectory()
         let queue = try open(directory, segmentBytes: 1000)
         for _ in 0..<40 { try await queue.append([UInt8](repeating: 1, count: 200)) }
-        let segments = { try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".seg") }.count }
-        let written = try segments()
+        let written = try segments(directory).count
         #expect(written > 5, "\(written) segments")
-        for _ in 0..<40 { queue.acknowledge(try #require(await queue.next()).sequence) }
-        #expect(try segments() == 1) // only the one being written
+        for _ in 0..<40 { queue.acknowledge(try #require(await queue.take())) }
+        #expect(try segments(directory).count == 1) // only the one being written (too small to retire)
         #expect(queue.backlog.entries == 0 && queue.backlog.bytes == 0)
     }
 
@@ -72,17 +76,17 @@ import TestSupport
         let payload = [UInt8](repeating: 1, count: 300)
         for _ in 0..<3 { try await queue.append(payload) }
         await #expect(throws: DiskQueue.Full.self) { try await queue.append(payload) }
-        queue.acknowledge(try #require(await queue.next()).sequence)
+        queue.acknowledge(try #require(await queue.take()))
         try await queue.append(payload)
     }
 
     @Test func aWaitingReaderWakesForAnAppendAndStopEndsIt() async throws {
         let queue = try open(temporaryDirectory())
-        async let first = queue.next()
+        async let first = queue.take()
         try await Task.sleep(for: .milliseconds(50))
         try await queue.append(entry(1))
-        #expect(await first?.payload == entry(1))
-        async let second = queue.next()
+        #expect(await first?.entries.map(\.payload) == [entry(1)])
+        async let second = queue.take()
         try await Task.sleep(for: .milliseconds(50))
         queue.stop()
         #expect(await second == nil)
@@ -92,8 +96,8 @@ import TestSupport
         let queue = try open(temporaryDirectory())
         let sequence = try await queue.append(entry(1))
         async let delivered = queue.acknowledged(sequence)
-        let got = try #require(await queue.next())
-        queue.acknowledge(got.sequence)
+        let got = try #require(await queue.take())
+        queue.acknowledge(got)
         #expect(await delivered)
     }
 
@@ -101,8 +105,8 @@ import TestSupport
         let queue = try open(temporaryDirectory())
         try await queue.append(entry(1))
         let second = try await queue.append(entry(2))
-        let first = try #require(await queue.next())
-        queue.acknowledge(try #require(await queue.next()).sequence) // the second, while the first is still out
+        let first = try #require(await queue.take())
+        queue.acknowledge(try #require(await queue.take())) // the second, while the first is still out
         let answered = await withTaskGroup(of: Bool?.self) { group in
             group.addTask { await queue.acknowledged(second) }
             group.addTask {
@@ -113,7 +117,60 @@ import TestSupport
             return await group.next() ?? nil
         }
         #expect(answered == true)
-        queue.acknowledge(first.sequence)
+        queue.acknowledge(first)
+    }
+
+    @Test func aLeaseGathersEntriesAndTheJournalGetsOneLinePerCommit() async throws {
+        let directory = temporaryDirectory()
+        do {
+            let queue = try open(directory, maxBytes: 8 << 20)
+            for n in 0..<2000 { try await queue.append(entry(n)) }
+            var leases: [DiskQueue.Lease] = []
+            var seen: [[UInt8]] = []
+            while let lease = await queue.take(maxEntries: 700, waiting: false) {
+                leases.append(lease)
+                seen += lease.entries.map(\.payload)
+            }
+            #expect(seen == (0..<2000).map(entry))
+            #expect(leases.map(\.entries.count) == [700, 700, 600])
+            queue.acknowledge(leases[1]) // out of order: the commit waits for the first
+            #expect(queue.backlog.entries == 1300)
+            queue.acknowledge(leases[0])
+            let journal = try String(contentsOfFile: directory + "/acknowledged", encoding: .utf8)
+            #expect(journal.split(separator: "\n").count == 2, "\(journal)") // compacted on open, then one commit
+            #expect(journal.hasSuffix("1400\n"))
+        }
+        let reopened = try open(directory)
+        #expect(reopened.recovery.replayed == 600)
+        #expect(try #require(await reopened.take()).entries[0].payload == entry(1400))
+    }
+
+    @Test func aDrainedQueueFreesItsSegmentsAlsoAtStartUp() async throws {
+        let directory = temporaryDirectory()
+        let big = [UInt8](repeating: 7, count: 20_000)
+        do {
+            let queue = try open(directory, maxBytes: 8 << 20)
+            for _ in 0..<10 { try await queue.append(big) }
+            let lease = try #require(await queue.take(maxEntries: 100))
+            #expect(lease.entries.count == 10)
+            queue.acknowledge(lease)
+            // The segment being written is retired once everything in it is acknowledged.
+            #expect(try segments(directory).isEmpty)
+            try await queue.append(big)
+            #expect(try #require(await queue.take()).entries[0].payload == big)
+        }
+        // Acknowledged before a crash, with the position written but the segments left: deleted on open.
+        let reopened = try open(directory)
+        #expect(reopened.recovery.replayed == 1)
+        let lease = try #require(await reopened.take())
+        try await reopened.append(entry(1))
+        reopened.acknowledge(lease)
+        #expect(try segments(directory).count == 1, "the segment being written stays")
+        reopened.acknowledge(try #require(await reopened.take()))
+        try await reopened.close()
+        #expect(try segments(directory).isEmpty, "a drained queue leaves no segment at its close")
+        let third = try open(directory)
+        #expect(third.recovery.replayed == 0)
     }
 
     @Test func batchesRoundTripWithEverySpanField() async throws {

@@ -43,6 +43,13 @@ public struct OrderedCommitLog<Position: Comparable & Sendable>: Sendable {
         return index == 0 && advance()
     }
 
+    /// Whether the piece holding `position` was acknowledged (or committed): the first registered piece whose end
+    /// is at or after `position` — for pieces whose end is the last position they hold, as a disk queue's sequence
+    /// numbers are.
+    public func isAcknowledged(_ position: Position) -> Bool {
+        position <= committed || pending.first(where: { $0.end >= position })?.acknowledged == true
+    }
+
     /// Pieces registered and not yet committed (acknowledged ones behind an unacknowledged one included).
     public var inFlight: Int { pending.count }
 

@@ -25,7 +25,7 @@ public struct RequestDelivery: Sendable {
         self.inspect = inspect
         self.budget = budget
         logger = context.logger
-        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
+        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName, writes: context.dataWrites)
         destination = "\(context.kind) \(sender.url)"
         rejected = context.metrics.counter("spans_rejected_total")
         deadLettered = context.metrics.counter("spans_dead_lettered_total")
@@ -47,24 +47,25 @@ public struct RequestDelivery: Sendable {
                 return .delivered
             case .split(let reason):
                 guard records.count > 1 else {
-                    return deadLetter(records.batch, "a single span is too large: \(reason)", status)
+                    return await deadLetter(records.batch, "a single span is too large: \(reason)", status)
                 }
                 let (head, tail) = records.split(at: records.count / 2)
                 let first = await deliver(head)
                 guard first.isSettled else { return first }
                 return max(first, await deliver(tail))
             case .permanent(let reason), .retry(let reason, _):
-                return deadLetter(records.batch, reason, status)
+                return await deadLetter(records.batch, reason, status)
             }
         } catch {
             return .abandoned
         }
     }
 
-    /// Writes the spans to the dead-letter file: `deadLettered`, or `abandoned` when that fails.
-    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) -> BatchStatus {
+    /// Writes the spans to the dead-letter file, retrying while the disk cannot take them: `deadLettered`, or
+    /// `abandoned` when cancelled first or the write fails for another reason (they stay unacknowledged).
+    func deadLetter(_ batch: RecordBatch, _ reason: String, _ status: Int?) async -> BatchStatus {
         do {
-            try deadLetters.write(batch, output: destination, reason: reason, status: status)
+            try await deadLetters.writeRetrying(batch, output: destination, reason: reason, status: status)
             deadLettered.increment(by: batch.records.count)
             logger.error("spans dead-lettered", metadata: [
                 "spans": "\(batch.records.count)", "reason": "\(reason)", "file": "\(deadLetters.path)",

@@ -174,7 +174,8 @@ extension RecordBatch {
     public mutating func append(contentsOf other: RecordBatch) {
         let shift = storage.count
         storage.append(contentsOf: other.storage)
-        records.reserveCapacity(records.count + other.records.count)
+        // Not `reserveCapacity(records.count + other.records.count)`: appending many batches, that grows the array
+        // by exactly each one, copying every record before each time.
         for var record in other.records {
             record.raw = record.raw.lowerBound + shift..<record.raw.upperBound + shift
             records.append(record)

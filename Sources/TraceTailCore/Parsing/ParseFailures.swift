@@ -27,7 +27,7 @@ public struct ParseFailureHandler: Sendable {
         failures = context.metrics.counter("parse_errors_total")
         dropped = context.metrics.counter("records_dropped_total")
         unreadableTimes = context.metrics.counter("time_unparsed_total")
-        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName)
+        deadLetters = DeadLetterFile(directory: context.dataDirectory, name: context.stageName, writes: context.dataWrites)
     }
 
     /// Parse failures so far.
@@ -76,8 +76,7 @@ public struct ParseFailureHandler: Sendable {
             do {
                 try deadLetters.write(rejected, output: context.stageName, reason: "parse error")
             } catch {
-                // Keeping the records is the only way not to lose them.
-                context.logger.error("cannot write the dead-letter file; keeping unparsed records", metadata: ["error": "\(error)"])
+                // Keeping the records is the only way not to lose them (the failure is logged and counted once).
                 return
             }
         }

@@ -43,12 +43,13 @@ public protocol Input: Plugin, AcknowledgementReceiver {
     /// Reads and emits batches until the source ends (then returns) or the task is cancelled.
     func run(emitter: BatchEmitter) async throws
     /// Called once after the pipeline drained (every acknowledgement that will come has come), e.g. to write
-    /// final checkpoints.
-    func finish() async
+    /// final checkpoints. It runs to its end even when the grace period ran out (it is not cancelled), bounded by
+    /// `Pipeline.finalWriteLimit`; throwing (a final save failed) makes the pipeline, and the process, fail.
+    func finish() async throws
 }
 
 extension Input {
-    public func finish() async {}
+    public func finish() async throws {}
 }
 
 /// Transforms batches in place: the hot path, synchronous and allocation-lean.
@@ -113,6 +114,9 @@ public struct PluginContext: Sendable {
     public var once: Bool
     /// Where the stage reports failing deliveries, for `/readyz`.
     public var health: StageHealth
+    /// Where the stage's writes into `dataDirectory` (queues, checkpoints, dead letters) report failures: logged
+    /// once, counted, and shown on `/readyz` until a write works again.
+    public let dataWrites: DataWrites
 
     public init(
         pipeline: String, stageName: String, kind: String, logger: Logger, dataDirectory: String, once: Bool = false,
@@ -128,6 +132,7 @@ public struct PluginContext: Sendable {
         logger[metadataKey: "stage"] = "\(stageName)"
         self.logger = logger
         self.dataDirectory = dataDirectory
-        self.metrics = MetricsScope(pipeline: pipeline, stage: stageName, kind: kind)
+        metrics = MetricsScope(pipeline: pipeline, stage: stageName, kind: kind)
+        dataWrites = DataWrites(logger: self.logger, metrics: metrics, health: health)
     }
 }

@@ -1,14 +1,16 @@
 import Synchronization
 
 /// An input's side of a disk queue: emits what is stored — an earlier run's backlog first — gathering the entries
-/// already waiting into one batch (many small webhook requests make few pipeline batches), and acknowledges every
-/// entry of a batch when the batch is acknowledged.
+/// already waiting into one batch (many small webhook requests make few pipeline batches), and acknowledges the
+/// batch's lease when the batch is acknowledged. The queue's commit log does the ordering; this only maps a
+/// pipeline batch to its lease.
 public final class QueueEmitter: AcknowledgementReceiver {
     public let queue: DiskQueue
-    /// A batch gathers entries until it holds this many records or bytes.
-    static let maxRecords = 1000
-    static let maxBytes = 1 << 20
-    private let inFlight = Mutex<(last: UInt64, entries: [UInt64: [UInt64]])>((0, [:]))
+    /// A batch gathers at most this many entries, and no more once it holds this many bytes (about a file input's
+    /// read: batches of 1 MiB drained a queue no faster, and filled the pipeline's queues to twice the peak RSS).
+    static let maxEntries = 1000
+    static let maxBytes = 256 << 10
+    private let leases = Mutex<(last: UInt64, byToken: [UInt64: DiskQueue.Lease])>((0, [:]))
 
     public init(queue: DiskQueue) {
         self.queue = queue
@@ -17,19 +19,12 @@ public final class QueueEmitter: AcknowledgementReceiver {
     /// Emits stored batches until the queue is stopped (or, not `waiting`, until none is left). Each record gets
     /// its queue entry as identity, so that a batch replayed after a restart keeps its span ids.
     public func run(emitter: BatchEmitter, waiting: Bool = true) async throws {
-        while var batch = await queue.nextBatch(waiting: waiting) {
-            var sequences = [batch.ack.sequence]
-            stamp(&batch)
-            while batch.records.count < Self.maxRecords, batch.storage.count < Self.maxBytes,
-                  var more = await queue.nextBatch(waiting: false) {
-                sequences.append(more.ack.sequence)
-                stamp(&more)
-                batch.append(contentsOf: more)
-            }
-            batch.ack = AckToken(inFlight.withLock { state in
-                state.last += 1
-                state.entries[state.last] = sequences
-                return state.last
+        while case (var batch, let lease)? = await queue.nextBatch(maxEntries: Self.maxEntries, maxBytes: Self.maxBytes,
+                                                           waiting: waiting, stamp: true) {
+            batch.ack = AckToken(leases.withLock { leases in
+                leases.last += 1
+                leases.byToken[leases.last] = lease
+                return leases.last
             })
             try await emitter.emit(batch)
         }
@@ -38,13 +33,12 @@ public final class QueueEmitter: AcknowledgementReceiver {
     /// Acknowledges the queue entries of an emitted batch, unless it was abandoned (then they are handed out
     /// again after a restart).
     public func acknowledge(_ token: AckToken, status: BatchStatus) {
-        let entries = inFlight.withLock { $0.entries.removeValue(forKey: token.sequence) } ?? []
-        guard status.isSettled else { return }
-        for sequence in entries { queue.acknowledge(sequence) }
+        guard let lease = leases.withLock({ $0.byToken.removeValue(forKey: token.sequence) }), status.isSettled else { return }
+        queue.acknowledge(lease)
     }
 
-    private func stamp(_ batch: inout RecordBatch) {
-        let entry = "\(queue.identity)/\(batch.ack.sequence)"
-        for index in batch.records.indices { batch.records[index].position.identity = entry }
+    /// The final sync of the queue, once the pipeline drained (see `DiskQueue.close`).
+    public func finish() async throws {
+        try await queue.close()
     }
 }

@@ -22,22 +22,40 @@ public enum RecordCodec {
 
     /// The batch `encode` wrote, with the given token.
     public static func decode(_ bytes: [UInt8], ack: AckToken) throws(Failure) -> RecordBatch {
-        var input = ByteReader(bytes)
-        guard try input.byte() == version else { throw Failure(description: "unknown record encoding version") }
-        let flags = try input.byte()
-        let count = try input.count()
         var batch = RecordBatch(ack: ack)
-        batch.arrivedAsSpans = flags & 1 != 0
-        batch.records.reserveCapacity(count)
-        for _ in 0..<count {
-            let raw = try input.bytes()
-            let start = batch.storage.count
-            batch.storage.append(contentsOf: raw)
-            batch.records.append(try decodeRecord(&input, raw: start..<batch.storage.count,
-                                                  previousResource: batch.records.last?.resource))
-        }
-        guard input.isAtEnd else { throw Failure(description: "trailing bytes after \(count) records") }
+        try decode(bytes[...], appendingTo: &batch)
         return batch
+    }
+
+    /// Appends the records `encode` wrote to `batch` (which takes their `arrivedAsSpans` when it is empty); on
+    /// failure the batch is left as it was.
+    /// - Parameter identity: replaces every record's `position.identity`.
+    public static func decode(_ bytes: ArraySlice<UInt8>, appendingTo batch: inout RecordBatch, identity: String? = nil) throws(Failure) {
+        let (records, stored) = (batch.records.count, batch.storage.count)
+        do throws(Failure) {
+            var input = ByteReader(bytes)
+            guard try input.byte() == version else { throw Failure(description: "unknown record encoding version") }
+            let flags = try input.byte()
+            let count = try input.count()
+            if records == 0 { batch.arrivedAsSpans = flags & 1 != 0 }
+            // No `reserveCapacity(records + count)`: called per entry, it grows the array by exactly that much each
+            // time, copying every record before (most of a queue drain's time went to that); appends grow it
+            // geometrically, and `DiskQueue.nextBatch` reserves for a whole lease.
+            for _ in 0..<count {
+                let raw = try input.bytes()
+                let start = batch.storage.count
+                raw.withUnsafeBufferPointer { batch.storage.append(contentsOf: $0) }
+                var record = try decodeRecord(&input, raw: start..<batch.storage.count,
+                                              previousResource: batch.records.last?.resource)
+                if let identity { record.position.identity = identity }
+                batch.records.append(record)
+            }
+            guard input.isAtEnd else { throw Failure(description: "trailing bytes after \(count) records") }
+        } catch {
+            batch.records.removeSubrange(records...)
+            batch.storage.removeSubrange(stored...)
+            throw error
+        }
     }
 
     private struct Present: OptionSet {
@@ -255,17 +273,20 @@ extension OutputBuffer {
 
 /// Reads what the codec wrote; every read checks the bounds.
 struct ByteReader {
-    private let data: [UInt8]
-    private var index = 0
+    private let data: ArraySlice<UInt8>
+    private var index: Int
 
-    init(_ data: [UInt8]) { self.data = data }
+    init(_ data: ArraySlice<UInt8>) {
+        self.data = data
+        index = data.startIndex
+    }
 
-    var isAtEnd: Bool { index == data.count }
+    var isAtEnd: Bool { index == data.endIndex }
 
     private static let truncated = RecordCodec.Failure(description: "truncated record data")
 
     mutating func byte() throws(RecordCodec.Failure) -> UInt8 {
-        guard index < data.count else { throw Self.truncated }
+        guard index < data.endIndex else { throw Self.truncated }
         defer { index += 1 }
         return data[index]
     }
@@ -285,12 +306,12 @@ struct ByteReader {
     /// A count of things still to read, each at least a byte: larger than what is left means damage.
     mutating func count() throws(RecordCodec.Failure) -> Int {
         let value = try varint()
-        guard value <= UInt64(data.count - index) else { throw Self.truncated }
+        guard value <= UInt64(data.endIndex - index) else { throw Self.truncated }
         return Int(value)
     }
 
     mutating func fixed() throws(RecordCodec.Failure) -> UInt64 {
-        guard data.count - index >= 8 else { throw Self.truncated }
+        guard data.endIndex - index >= 8 else { throw Self.truncated }
         var value: UInt64 = 0
         for shift in 0..<8 { value |= UInt64(data[index + shift]) << (8 * UInt64(shift)) }
         index += 8

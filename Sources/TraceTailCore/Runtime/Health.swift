@@ -1,7 +1,7 @@
 import Synchronization
 
-/// What the process knows about its own health, for `/readyz`: which pipelines run, and which outputs have been
-/// failing (retrying or dead-lettering) and since when.
+/// What the process knows about its own health, for `/readyz`: which pipelines run, which outputs have been
+/// failing (retrying or dead-lettering) and since when, and which stages cannot write to the data directory.
 public final class Health: Sendable {
     public enum PipelineState: String, Sendable {
         case starting, running, stopped, failed
@@ -11,6 +11,8 @@ public final class Health: Sendable {
         var pipelines: [String: PipelineState] = [:]
         /// Per `pipeline/stage`: when it began failing and why.
         var failing: [String: (since: ContinuousClock.Instant, reason: String)] = [:]
+        /// Per `pipeline/stage/file`: why the last write of that kind of file into the data directory failed.
+        var cannotWrite: [String: String] = [:]
     }
 
     private let state = Mutex(State())
@@ -26,6 +28,7 @@ public final class Health: Sendable {
         state.withLock { state in
             state.pipelines[name] = nil
             state.failing = state.failing.filter { !$0.key.hasPrefix(name + "/") }
+            state.cannotWrite = state.cannotWrite.filter { !$0.key.hasPrefix(name + "/") }
         }
     }
 
@@ -45,8 +48,12 @@ public final class Health: Sendable {
         _ = state.withLock { $0.failing.removeValue(forKey: key) }
     }
 
-    /// Ready when every pipeline runs and no output has been failing for longer than `threshold`; otherwise the
-    /// reasons.
+    func cannotWrite(_ key: String, _ reason: String?) {
+        state.withLock { $0.cannotWrite[key] = reason }
+    }
+
+    /// Ready when every pipeline runs, no output has been failing for longer than `threshold` and every write to
+    /// the data directory works; otherwise the reasons.
     public func readiness(threshold: Duration, now: ContinuousClock.Instant = .now) -> (ready: Bool, problems: [String]) {
         state.withLock { state in
             var problems: [String] = []
@@ -56,6 +63,9 @@ public final class Health: Sendable {
             if state.pipelines.isEmpty { problems.append("no pipeline is running") }
             for (key, failure) in state.failing.sorted(by: { $0.key < $1.key }) where now - failure.since > threshold {
                 problems.append("\(key) failing since \(now - failure.since) ago: \(failure.reason)")
+            }
+            for (key, reason) in state.cannotWrite.sorted(by: { $0.key < $1.key }) {
+                problems.append("\(key): \(reason)")
             }
             return (problems.isEmpty, problems)
         }
@@ -75,4 +85,10 @@ public struct StageHealth: Sendable {
 
     /// A delivery succeeded.
     public func healthy() { health?.healthy(key) }
+
+    /// Writing one kind of file (`DataFile`) into the data directory fails: not ready until it works again.
+    func dataWriteFailing(_ file: String, _ reason: String) { health?.cannotWrite(key + "/" + file, reason) }
+
+    /// Writing that kind of file works again.
+    func dataWriteRecovered(_ file: String) { health?.cannotWrite(key + "/" + file, nil) }
 }

@@ -8,7 +8,12 @@ import ServiceLifecycle
 /// (assembly may send a batch's records in several output batches). On graceful
 /// shutdown the input is cancelled, the queues drain and every output is flushed; if the service group's grace
 /// period runs out first, the remaining work is cancelled and stays unacknowledged (a file input re-reads it).
+/// Either way the final writes (the input's `finish`, a disk buffer's `close`) then run to their end, bounded by
+/// `finalWriteLimit`; one that fails makes the pipeline fail.
 public final class Pipeline: Service {
+    /// How long the final writes at shutdown may take; the shutdown watchdog exits 5 s after the grace period.
+    public static let finalWriteLimit: Duration = .seconds(3)
+
     public let spec: PipelineSpec
     public let counters: PipelineCounters
     let input: any Input
@@ -59,7 +64,7 @@ public final class Pipeline: Service {
             BoundedQueue<RecordBatch>(maxElements: queueBounds.maxBatches, maxBytes: queueBounds.maxBytes.bytes)
         }
         let fanOut = FanOut(queues: outputQueues, counters: outputs.map { OutputCounters($0.context.metrics) })
-        let failures = await withTaskGroup(of: PipelineError?.self) { group in
+        var failures = await withTaskGroup(of: PipelineError?.self) { group in
             group.addTask { await self.runInput(into: parseQueue) }
             if spec.assembly.enabled {
                 // Short: assembly is quick, and parsed batches weigh more than their lines (peak memory).
@@ -77,7 +82,12 @@ public final class Pipeline: Service {
             for await case let failure? in group { failures.append(failure) }
             return failures
         }
-        await input.finish()
+        do {
+            try await FinalWrite.run(within: Self.finalWriteLimit) { [input] in try await input.finish() }
+        } catch {
+            logger.error("the input cannot save its final state", metadata: ["error": "\(error)"])
+            failures.append(PipelineError(pipeline: spec.name, message: "input (\(spec.input.kind)) cannot save its final state: \(error)"))
+        }
         logger.info("pipeline stopped", metadata: counters.summary)
         health?.pipeline(spec.name, failures.isEmpty ? .stopped : .failed)
         if let failure = failures.first { throw failure }
@@ -202,12 +212,13 @@ public final class Pipeline: Service {
         let (output, context) = outputs[index]
         let sender = OutputSender(output: output, context: context, counters: counters, dataDirectory: dataDirectory)
         var failure: PipelineError?
+        var buffered: DiskQueue?
         if let buffer = spec.outputs[index].buffer {
             let disk: DiskQueue
             do {
                 let name = context.stageName.map { $0.isLetter || $0.isNumber ? $0 : "-" }
                 disk = try DiskQueue(directory: dataDirectory + "/\(String(name))-buffer", settings: buffer.settings,
-                                     metrics: context.metrics)
+                                     metrics: context.metrics, writes: context.dataWrites)
             } catch {
                 return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot open its disk buffer: \(error)")
             }
@@ -228,8 +239,10 @@ public final class Pipeline: Service {
                 }
                 group.addTask {
                     var failure: PipelineError?
-                    while !Task.isCancelled, var batch = await disk.nextBatch() {
-                        batch.finalizer = BatchAcknowledgement(token: batch.ack, outputs: 1, receiver: disk)
+                    while !Task.isCancelled,
+                          case (var batch, let lease)? = await disk.nextBatch(maxEntries: QueueEmitter.maxEntries,
+                                                                              maxBytes: QueueEmitter.maxBytes) {
+                        batch.finalizer = BatchAcknowledgement(token: batch.ack, outputs: 1, receiver: LeaseAcknowledgement(queue: disk, lease: lease))
                             .finalizer(records: batch.records.count, delivered: counters.delivered, deadLettered: counters.deadLettered)
                         failure = await sender.send(batch) ?? failure
                     }
@@ -239,17 +252,28 @@ public final class Pipeline: Service {
                 for await case let problem? in group { failure = problem }
                 return failure
             }
+            buffered = disk
         } else {
             while !Task.isCancelled, let batch = await queue.pop() {
                 failure = await sender.send(batch) ?? failure
             }
         }
-        guard !Task.isCancelled else { return failure }
-        do {
-            try await output.flush()
-        } catch {
-            context.logger.error("flush failed", metadata: ["error": "\(error)"])
-            return PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
+        if !Task.isCancelled {
+            do {
+                try await output.flush()
+            } catch {
+                context.logger.error("flush failed", metadata: ["error": "\(error)"])
+                failure = PipelineError(pipeline: spec.name, message: "\(context.stageName) flush failed: \(error)")
+            }
+        }
+        if let buffered {
+            // After the flush: its acknowledgements are in the position written.
+            do {
+                try await FinalWrite.run(within: Self.finalWriteLimit) { try await buffered.close() }
+            } catch {
+                context.logger.error("cannot write the disk buffer's final state", metadata: ["error": "\(error)"])
+                return PipelineError(pipeline: spec.name, message: "\(context.stageName) cannot write its disk buffer's final state: \(error)")
+            }
         }
         return failure
     }
@@ -300,11 +324,14 @@ struct OutputCounters: Sendable {
     }
 }
 
-extension DiskQueue: AcknowledgementReceiver {
-    /// A batch read from the disk buffer was settled by its output: its entry is done, unless it was abandoned
-    /// (then it is handed out again after a restart).
-    public func acknowledge(_ token: AckToken, status: BatchStatus) {
-        if status.isSettled { acknowledge(token.sequence) }
+/// A batch read from an output's disk buffer, settled by its output: its lease is done, unless it was abandoned
+/// (then its entries are handed out again after a restart).
+struct LeaseAcknowledgement: AcknowledgementReceiver {
+    let queue: DiskQueue
+    let lease: DiskQueue.Lease
+
+    func acknowledge(_ token: AckToken, status: BatchStatus) {
+        if status.isSettled { queue.acknowledge(lease) }
     }
 }
 
@@ -319,7 +346,7 @@ struct OutputSender: Sendable {
         self.output = output
         self.context = context
         self.counters = counters
-        deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName)
+        deadLetters = DeadLetterFile(directory: dataDirectory, name: context.stageName, writes: context.dataWrites)
     }
 
     /// Sends one batch; the output settles its finalizer once it accepted the batch. A batch the output failed is
@@ -332,7 +359,7 @@ struct OutputSender: Sendable {
         } catch {
             if Task.isCancelled || error is CancellationError { return nil }
             do {
-                try deadLetters.write(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
+                try await deadLetters.writeRetrying(batch, output: "\(context.stageName) (\(context.kind))", reason: "\(error)")
                 counters.recordsDeadLettered.increment(by: count)
                 context.logger.error("batch dead-lettered", metadata: [
                     "records": "\(count)", "error": "\(error)", "file": "\(deadLetters.path)",
@@ -340,7 +367,8 @@ struct OutputSender: Sendable {
                 batch.finalizer?.settle(.deadLettered)
                 return nil
             } catch let writeError {
-                // Abandoned: a durable input delivers these records again after a restart.
+                // Abandoned (cancelled while the dead-letter file could not be written): a durable input
+                // delivers these records again after a restart.
                 counters.recordsUndeliverable.increment(by: count)
                 batch.finalizer?.settle(.abandoned)
                 context.logger.critical("batch failed and cannot be dead-lettered; left unacknowledged", metadata: [

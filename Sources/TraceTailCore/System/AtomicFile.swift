@@ -5,21 +5,32 @@ import Glibc
 /// Small state files (checkpoints) written so that a crash leaves either the old or the new content: the bytes go
 /// to `<path>.tmp`, are fsynced, renamed over `<path>`, and the directory is fsynced.
 public enum AtomicFile {
+    /// Writes the file; on failure (e.g. a full disk) the old content stays and no temporary file is left.
     public static func write(_ bytes: [UInt8], to path: String) throws(SystemError) {
         let temporary = path + ".tmp"
         if let slash = path.lastIndex(of: "/") { try FileSystem.createDirectory(String(path[..<slash])) }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw SystemError("cannot create", path: temporary) }
         defer { close(descriptor) }
-        try FileSystem.writeAll(bytes, to: descriptor, path: temporary)
-        guard fsync(descriptor) == 0 else { throw SystemError("cannot fsync", path: temporary) }
-        guard rename(temporary, path) == 0 else { throw SystemError("cannot rename over", path: path) }
+        do throws(SystemError) {
+            try FileSystem.writeAll(bytes, to: descriptor, path: temporary)
+            guard fsync(descriptor) == 0 else { throw SystemError("cannot fsync", path: temporary) }
+            guard rename(temporary, path) == 0 else { throw SystemError("cannot rename over", path: path) }
+        } catch {
+            unlink(temporary) // it would hold space on a disk that is full
+            throw error
+        }
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
+    }
+
+    /// Writes the file, reporting a failure (and the success after one) through `writes` as a write of `file`.
+    public static func write(_ bytes: [UInt8], to path: String, reporting writes: DataWrites, as file: DataFile) throws(SystemError) {
+        try writes.attempt(file, needed: bytes.count) { () throws(SystemError) in try write(bytes, to: path) }
     }
 
     /// What was found on disk.

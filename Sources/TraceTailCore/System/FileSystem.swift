@@ -32,13 +32,20 @@ public enum FileSystem {
         }
     }
 
-    /// Appends bytes to a file, creating it (and its directory) if needed.
+    /// Appends bytes to a file, creating it (and its directory) if needed; when the write fails (a full disk),
+    /// what it wrote of them is cut off again.
     public static func append(_ bytes: [UInt8], to path: String) throws(SystemError) {
         if let slash = path.lastIndex(of: "/") { try createDirectory(String(path[..<slash])) }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw SystemError("cannot open", path: path) }
         defer { close(descriptor) }
-        try writeAll(bytes, to: descriptor, path: path)
+        let size = lseek(descriptor, 0, SEEK_END)
+        do {
+            try writeAll(bytes, to: descriptor, path: path)
+        } catch {
+            if size >= 0 { ftruncate(descriptor, size) }
+            throw error
+        }
     }
 
     /// Writes every byte to a descriptor, retrying short writes and interrupts.

@@ -106,7 +106,7 @@ struct Verify: AsyncParsableCommand {
         request.headers.add(name: "Authorization", value: "Bearer \(key)")
         if let projectID { request.headers.add(name: "X-Project-Id", value: projectID) }
         request.body = .bytes(ByteBuffer(bytes: writer.bytes))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await HTTPClient.traceTail.execute(request, timeout: .seconds(30))
         let body = Array(buffer: try await response.body.collect(upTo: 32 << 20))
         let text = String(decoding: body.prefix(300), as: UTF8.self)
         switch response.status.code {

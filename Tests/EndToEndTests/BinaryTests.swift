@@ -93,7 +93,8 @@ import TraceTailCore
         process.signal(SIGTERM)
         let result = try await process.wait()
         #expect(result.status == 128 + SIGTERM)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Far below the 60 s grace period; generous, as a loaded machine took 5.7 s to schedule the exit.
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(result.stderr.contains("second signal: exiting without draining"))
     }
 

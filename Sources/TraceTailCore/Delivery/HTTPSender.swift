@@ -106,7 +106,7 @@ public struct HTTPSender: Sendable {
         self.url = url
         self.settings = settings
         self.headers = headers + settings.headers.map { ($0.key, $0.value) }
-        client = HTTPClient.shared
+        client = HTTPClient.traceTail
         logger = context.logger
         requests = context.metrics.counter("http_requests_total")
         retries = context.metrics.counter("http_retries_total")
@@ -243,4 +243,17 @@ public struct EndpointURL: Sendable, Decodable, CustomStringConvertible {
     }
 
     public var description: String { value }
+}
+
+extension HTTPClient {
+    /// The client every output and `verify` share: `HTTPClient.shared`'s configuration, except that a connection
+    /// that cannot be established (refused, unreachable) fails its request at once, so that TraceTail's own retry
+    /// logs it, counts it and backs off. With AsyncHTTPClient's default, the pool retried the connection quietly
+    /// until the request's `timeout` (30 s) ran out, every time.
+    public static let traceTail: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration,
+                          backgroundActivityLogger: HTTPClient.loggingDisabled)
+    }()
 }

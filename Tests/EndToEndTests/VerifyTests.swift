@@ -13,9 +13,15 @@ import TraceTailCore
         try await server.start()
         defer { server.stop() }
         server.makeSearchable(first)
-        server.makeSearchable(second, after: .milliseconds(1500)) // ingestion is asynchronous
+        // Ingestion is asynchronous: the second trace becomes searchable only once a search has missed it (a timer
+        // raced with the process's start under load).
+        let ingestion = Task {
+            try await eventually("a first search") { server.requests.contains { $0.path == "/api/traces/search" } }
+            server.makeSearchable(second)
+        }
         let result = try await runTracetail(["verify", "--endpoint", server.url, "--api-key", FakeLangWatch.apiKey,
-                                             "--trace-id", first, "--trace-id", second, "--timeout", "20s"])
+                                             "--trace-id", first, "--trace-id", second, "--timeout", "60s"])
+        try await ingestion.value
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout == "found \(first)\nfound \(second)\n")
         let searches = server.requests.filter { $0.path == "/api/traces/search" }

@@ -107,9 +107,9 @@ public final class FakeLangWatch: Sendable {
         return server
     }
 
-    /// Makes a trace findable by the search API, `after` from now (ingestion is asynchronous).
-    public func makeSearchable(_ traceID: String, after delay: Duration = .zero) {
-        state.withLock { $0.searchable[traceID] = .now + delay }
+    /// Makes a trace findable by the search API from now on.
+    public func makeSearchable(_ traceID: String) {
+        state.withLock { $0.searchable[traceID] = .now }
     }
 
     /// Makes the next request(s) whose path starts with `prefix` fail as given, in order.

@@ -5,13 +5,14 @@ workflow, then prints, as JSON on stdout, the spans as the SDK finished them (id
 
     python langwatch_client.py <endpoint URL> <api key>
 """
-import json
 import sys
 
 import langwatch
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from finished_spans import print_spans
 
 endpoint, api_key = sys.argv[1], sys.argv[2]
 recorded = InMemorySpanExporter()
@@ -36,21 +37,4 @@ provider.force_flush()
 provider.shutdown()
 
 
-def value(attribute):
-    return list(attribute) if isinstance(attribute, tuple) else attribute
-
-
-print(json.dumps([{
-    "trace_id": format(span.context.trace_id, "032x"),
-    "span_id": format(span.context.span_id, "016x"),
-    "parent_id": format(span.parent.span_id, "016x") if span.parent else None,
-    "name": span.name,
-    "kind": span.kind.value,
-    "start": span.start_time,
-    "end": span.end_time,
-    "attributes": {key: value(item) for key, item in span.attributes.items()},
-    "resource": {key: value(item) for key, item in span.resource.attributes.items()},
-    "events": [{"name": event.name, "time": event.timestamp,
-                "attributes": {key: value(item) for key, item in event.attributes.items()}} for event in span.events],
-    "status": {"code": span.status.status_code.value, "message": span.status.description or ""},
-} for span in recorded.get_finished_spans()]))
+print_spans(recorded.get_finished_spans())

@@ -8,7 +8,6 @@ arrived downstream.
 protobuf: the SDK's own OTLP/HTTP exporter. json, json-proto-names: the SDK's own OTLP encoding written by
 protobuf's json_format (lowerCamelCase or original field names, base64 ids, enum names), as a proto3 JSON client.
 """
-import json
 import sys
 import urllib.request
 
@@ -20,6 +19,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from finished_spans import print_spans
 
 base, token, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 headers = {"Authorization": f"Bearer {token}"}
@@ -73,25 +74,4 @@ with tracer.start_as_current_span(f"invoke_agent planner {mode}", kind=SpanKind.
 provider.shutdown()
 
 
-def hex_id(value, width):
-    return format(value, f"0{width}x")
-
-
-def value(attribute):
-    return list(attribute) if isinstance(attribute, tuple) else attribute
-
-
-print(json.dumps([{
-    "trace_id": hex_id(span.context.trace_id, 32),
-    "span_id": hex_id(span.context.span_id, 16),
-    "parent_id": hex_id(span.parent.span_id, 16) if span.parent else None,
-    "name": span.name,
-    "kind": span.kind.value,
-    "start": span.start_time,
-    "end": span.end_time,
-    "attributes": {key: value(item) for key, item in span.attributes.items()},
-    "resource": {key: value(item) for key, item in span.resource.attributes.items()},
-    "events": [{"name": event.name, "time": event.timestamp,
-                "attributes": {key: value(item) for key, item in event.attributes.items()}} for event in span.events],
-    "status": {"code": span.status.status_code.value, "message": span.status.description or ""},
-} for span in recorded.get_finished_spans()]))
+print_spans(recorded.get_finished_spans())

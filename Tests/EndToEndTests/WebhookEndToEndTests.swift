@@ -378,25 +378,30 @@ import TraceTailCore
 
 /// `buffer: disk` on an output and on stdin: an outage or a kill -9 loses nothing.
 @Suite(.serialized) struct DiskBufferEndToEndTests {
+    /// A config in `root` (one per endpoint: a restart goes to a fresh one) of one pipeline from `input` to an
+    /// OTLP output at `server` with short retries and `outputExtra` (e.g. its disk buffer).
+    func config(_ root: String, input: String, _ server: FakeLangWatch, outputExtra: String = "") throws -> String {
+        let config = root + "/config-\(server.port).yaml"
+        try """
+            service: { data_dir: \(root)/data, grace_period: 1s }
+            pipelines:
+              app:
+                input: \(input)
+                outputs:
+                  - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 20ms, initial_backoff: 20ms, max_backoff: 50ms\(outputExtra) }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
     @Test func anOutputsDiskBufferOutlastsAnOutageAndAKill() async throws {
         let server = try await FakeLangWatch.down()
         defer { server.stop() }
         let root = temporaryDirectory()
         let logs = LogWriter(directory: root + "/logs")
         logs.lines(0..<200, to: "app.log")
-        func config(_ server: FakeLangWatch) throws -> String {
-            let config = root + "/config-\(server.port).yaml"
-            try """
-                service: { data_dir: \(root)/data, grace_period: 1s }
-                pipelines:
-                  app:
-                    input: { type: file, include: ["\(logs.directory)/*.log"], poll_interval: 50ms, checkpoint_interval: 50ms }
-                    outputs:
-                      - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 20ms, initial_backoff: 20ms, max_backoff: 50ms, buffer: { type: disk, max_bytes: 8MiB } }
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            return config
-        }
-        let first = try RunningProcess(["run", "-c", try config(server)])
+        let input = #"{ type: file, include: ["\#(logs.directory)/*.log"], poll_interval: 50ms, checkpoint_interval: 50ms }"#
+        let buffer = ", buffer: { type: disk, max_bytes: 8MiB }"
+        let first = try RunningProcess(["run", "-c", try config(root, input: input, server, outputExtra: buffer)])
         // The records are settled once on disk, so the file's checkpoint moves on while the endpoint is down.
         let size = try #require(try FileManager.default.attributesOfItem(atPath: logs.path("app.log"))[.size] as? Int)
         try await eventually("a checkpoint past every line") {
@@ -411,7 +416,7 @@ import TraceTailCore
         let healthy = FakeLangWatch()
         try await healthy.start()
         defer { healthy.stop() }
-        let second = try RunningProcess(["run", "-c", try config(healthy)])
+        let second = try RunningProcess(["run", "-c", try config(root, input: input, healthy, outputExtra: buffer)])
         try await eventually("every line") { Set(healthy.spans.map(\.spanID)).count == 200 }
         second.signal(SIGTERM)
         #expect(try await second.wait().status == 0)
@@ -422,19 +427,8 @@ import TraceTailCore
         let server = try await FakeLangWatch.down()
         defer { server.stop() }
         let root = temporaryDirectory()
-        func config(_ server: FakeLangWatch) throws -> String {
-            let config = root + "/config-\(server.port).yaml"
-            try """
-                service: { data_dir: \(root)/data, grace_period: 1s }
-                pipelines:
-                  app:
-                    input: { type: stdin, buffer: disk }
-                    outputs:
-                      - { type: otlp, endpoint: "\(server.url)/api/otel/v1/traces", headers: { X-Auth-Token: "\(FakeLangWatch.apiKey)" }, batch_wait: 20ms, initial_backoff: 20ms, max_backoff: 50ms }
-                """.write(toFile: config, atomically: true, encoding: .utf8)
-            return config
-        }
-        let first = try RunningProcess(["run", "-c", try config(server)])
+        let input = "{ type: stdin, buffer: disk }"
+        let first = try RunningProcess(["run", "-c", try config(root, input: input, server)])
         first.write((0..<50).map { "piped line \($0)" }.joined(separator: "\n") + "\n")
         try await eventually("delivery attempts") { server.requests.count >= 2 }
         first.signal(SIGKILL)
@@ -444,7 +438,7 @@ import TraceTailCore
         let healthy = FakeLangWatch()
         try await healthy.start()
         defer { healthy.stop() }
-        let second = try await runTracetail(["run", "--once", "-c", try config(healthy)]) // nothing new on stdin: the queue drains
+        let second = try await runTracetail(["run", "--once", "-c", try config(root, input: input, healthy)]) // nothing new on stdin: the queue drains
         #expect(second.status == 0, "\(second.stderr)")
         #expect(Set(healthy.spans.map(\.name)) == Set((0..<50).map { "piped line \($0)" }))
         #expect(healthy.spans.count == 50)

@@ -462,7 +462,7 @@ struct Tailer {
             file.append(buffer.bytes(count: count), to: &batch)
             input.metrics.linesTruncated.increment(by: file.truncatedLines - truncatedBefore)
             input.metrics.malformedFraming.increment(by: (file.framer?.malformedLines ?? 0) - malformedBefore)
-            try await emit(batch, of: file)
+            try await emit(consume batch, of: file)
         }
         if file.holdsPartial {
             file.partialSince = file.partialSince ?? .now
@@ -473,7 +473,7 @@ struct Tailer {
     }
 
     /// Emits a batch of one file, registering it with the book first (an acknowledgement may come at once).
-    private mutating func emit(_ batch: RecordBatch, of file: FollowedFile) async throws {
+    private mutating func emit(_ batch: consuming RecordBatch, of file: FollowedFile) async throws {
         let end = file.settledOffset
         input.metrics.linesRead.increment(by: batch.records.count)
         guard !batch.records.isEmpty else {
@@ -482,7 +482,7 @@ struct Tailer {
         }
         book.register(file.stream, sequence: batch.ack.sequence, end: end)
         nextSequence += 1
-        try await emitter.emit(batch)
+        try await emitter.emit(consume batch)
     }
 
     /// Hands out a held partial line and multiline record (end of a rotated file, a timeout, or `--once`).

@@ -26,7 +26,7 @@ public final class QueueEmitter: AcknowledgementReceiver {
                 leases.byToken[leases.last] = lease
                 return leases.last
             })
-            try await emitter.emit(batch)
+            try await emitter.emit(consume batch)
         }
     }
 

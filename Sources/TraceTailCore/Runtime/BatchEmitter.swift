@@ -5,11 +5,13 @@ public struct BatchEmitter: Sendable {
     let bytesIn: MetricCounter
 
     /// Emits one batch; suspends while the queue is full (backpressure). Empty batches are acknowledged at
-    /// once by the caller's contract: emit only batches with records.
-    public func emit(_ batch: RecordBatch) async throws {
+    /// once by the caller's contract: emit only batches with records. The batch is consumed: the parsers get the
+    /// only reference to it and change its records in place.
+    public func emit(_ batch: consuming RecordBatch) async throws {
         precondition(!batch.records.isEmpty, "emit only batches with records")
-        try await queue.push(batch, weight: batch.weight)
-        recordsIn.increment(by: batch.records.count)
-        bytesIn.increment(by: batch.storage.count)
+        let (weight, records, bytes) = (batch.weight, batch.records.count, batch.storage.count)
+        try await queue.push(batch, weight: weight)
+        recordsIn.increment(by: records)
+        bytesIn.increment(by: bytes)
     }
 }

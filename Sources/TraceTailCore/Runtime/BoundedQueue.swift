@@ -11,7 +11,8 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
 
     private struct Producer {
         var id: UInt64
-        var element: Element
+        /// Taken when admitted: moved into the queue, never copied.
+        var element: Element?
         var weight: Int
         var continuation: CheckedContinuation<Void, any Error>
     }
@@ -45,12 +46,15 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
     }
 
     /// Adds an element, waiting while the queue is full. Throws `Closed` after `finish()`, and
-    /// `CancellationError` when cancelled while waiting (the element was then not added).
-    public func push(_ element: Element, weight: Int) async throws {
+    /// `CancellationError` when cancelled while waiting (the element was then not added). The element is consumed
+    /// and moved into the queue, never copied: the consumer holds the only reference to what it shares (a batch's
+    /// records), and changes it in place.
+    public func push(_ element: consuming Element, weight: Int) async throws {
+        var element: Element? = consume element
         let id: UInt64? = try state.withLock { state in
             guard !state.finished else { throw Closed() }
             if fits(weight, in: state) && state.producers.isEmpty {
-                enqueue(element, weight: weight, into: &state)
+                enqueue(element.take()!, weight: weight, into: &state)
                 return nil
             }
             state.nextID += 1
@@ -65,7 +69,7 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
                     } else if state.finished {
                         continuation.resume(throwing: Closed())
                     } else {
-                        state.producers.append(Producer(id: id, element: element, weight: weight, continuation: continuation))
+                        state.producers.append(Producer(id: id, element: element.take()!, weight: weight, continuation: continuation))
                         admitProducers(&state)
                     }
                 }
@@ -119,11 +123,11 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
         for producer in producers { producer.continuation.resume(throwing: Closed()) }
     }
 
-    private func enqueue(_ element: Element, weight: Int, into state: inout State) {
+    private func enqueue(_ element: consuming Element, weight: Int, into state: inout State) {
         if let consumer = state.consumers.popFirst() {
-            consumer.continuation.resume(returning: element)
+            consumer.continuation.resume(returning: consume element)
         } else {
-            state.items.append((element, weight))
+            state.items.append((consume element, weight))
             state.bytes += weight
         }
     }
@@ -137,9 +141,9 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
 
     /// Moves waiting producers' elements in, in arrival order, while they fit.
     private func admitProducers(_ state: inout State) {
-        while let producer = state.producers.first, fits(producer.weight, in: state) {
-            state.producers.removeFirst()
-            enqueue(producer.element, weight: producer.weight, into: &state)
+        while let weight = state.producers.first?.weight, fits(weight, in: state) {
+            var producer = state.producers.removeFirst()
+            enqueue(producer.element.take()!, weight: weight, into: &state)
             producer.continuation.resume()
         }
     }

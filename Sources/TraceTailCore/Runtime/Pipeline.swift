@@ -141,9 +141,11 @@ public final class Pipeline: Service {
             }
             do {
                 if case .assembly(let assemblyQueue) = destination, !batch.arrivedAsSpans, !batch.records.isEmpty {
-                    try await assemblyQueue.push(.batch(batch), weight: batch.weight)
+                    let weight = batch.weight
+                    try await assemblyQueue.push(.batch(consume batch), weight: weight) // unique for the assembler
                 } else {
-                    try await fanOut.deliver(batch, acknowledgement: acknowledgement(of: batch))
+                    let acknowledgement = acknowledgement(of: batch)
+                    try await fanOut.deliver(consume batch, acknowledgement: acknowledgement)
                 }
             } catch {
                 return nil // cancelled: what is left is abandoned, and stays unacknowledged
@@ -167,10 +169,11 @@ public final class Pipeline: Service {
         var assembler = TraceAssembler(settings: spec.assembly,
                                        metrics: MetricsScope(pipeline: spec.name, stage: "assembly", kind: "assembly"))
         let tick = Duration.nanoseconds(Int64(min(max(spec.assembly.waitNanoseconds / 4, 10_000_000), 250_000_000)))
-        func deliver(_ assembled: (batch: RecordBatch, shares: AcknowledgementShares)?) async throws {
-            guard let (batch, shares) = assembled, !batch.records.isEmpty else { return }
-            let acknowledgement = BatchAcknowledgement(token: batch.ack, outputs: outputs.count, receiver: shares)
-            try await fanOut.deliver(batch, acknowledgement: (acknowledgement, batch.records.count))
+        func deliver(_ assembled: consuming (batch: RecordBatch, shares: AcknowledgementShares)?) async throws {
+            guard let (batch, shares) = consume assembled, !batch.records.isEmpty else { return }
+            let acknowledgement = (BatchAcknowledgement(token: batch.ack, outputs: outputs.count, receiver: shares),
+                                   records: batch.records.count)
+            try await fanOut.deliver(consume batch, acknowledgement: acknowledgement)
         }
         return await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -183,7 +186,7 @@ public final class Pipeline: Service {
             defer { group.cancelAll() }
             do {
                 while let item = await queue.pop() {
-                    switch item {
+                    switch consume item { // consumed: the batch's records are then unique, and assembled in place
                     case .batch(var batch):
                         let (token, records) = (batch.ack, batch.records.count)
                         let shares = assembler.assemble(&batch, now: Clock.monotonicNanoseconds) {
@@ -191,9 +194,10 @@ public final class Pipeline: Service {
                                                  settledRecords: counters.recordsSettled)
                         }
                         if let shares {
-                            try await deliver((batch, shares))
+                            try await deliver((consume batch, shares))
                         } else {
-                            try await fanOut.deliver(batch, acknowledgement: acknowledgement(of: batch))
+                            let acknowledgement = acknowledgement(of: batch)
+                            try await fanOut.deliver(consume batch, acknowledgement: acknowledgement)
                         }
                     case .tick:
                         try await deliver(assembler.expire(now: Clock.monotonicNanoseconds))
@@ -292,20 +296,21 @@ struct FanOut: Sendable {
     let counters: [OutputCounters]
 
     /// Completes the records into spans (`SpanDefaults`) and queues the batch for every output; an empty batch is
-    /// settled at once. Throws when cancelled while waiting for room.
-    func deliver(_ batch: RecordBatch, acknowledgement: (BatchAcknowledgement, records: Int)) async throws {
+    /// settled at once. Throws when cancelled while waiting for room. The batch is consumed, so that the
+    /// completion works on records no one else holds (a shared one would copy every record first).
+    func deliver(_ batch: consuming RecordBatch, acknowledgement: (BatchAcknowledgement, records: Int)) async throws {
         let (acknowledgement, records) = acknowledgement
         guard records > 0 else {
             acknowledgement.finalizer(records: 0).settle(.delivered)
             return
         }
-        var batch = batch
         SpanDefaults.apply(to: &batch)
+        let weight = batch.weight
         for (queue, counter) in zip(queues, counters) {
-            var delivery = batch
+            var delivery = copy batch // shares the records with the other outputs until one changes them
             delivery.finalizer = acknowledgement.finalizer(records: records, delivered: counter.delivered,
                                                            deadLettered: counter.deadLettered)
-            try await queue.push(delivery, weight: batch.weight)
+            try await queue.push(delivery, weight: weight)
         }
     }
 

@@ -44,6 +44,9 @@ final class FollowedFile {
     var unchangedSince = ContinuousClock.now
     /// Whether it existed when the input started (`start_at: end` applies to those).
     var seenAtStartup = false
+    /// The bytes read and records made of them so far: a batch's record array is sized once from their ratio
+    /// rather than grown (and copied) about eight times per 64 KiB read.
+    private var appended = (bytes: 0, records: 0)
 
     init(stream: Int, path: String, device: UInt64, inode: UInt64, identity: FileIdentity, prefix: [UInt8], offset: UInt64,
          maxLineBytes: Int, multiline: MultilineJoiner.Settings?, format: ContainerFormat) {
@@ -163,6 +166,10 @@ final class FollowedFile {
     /// Cuts the bytes read into lines (taken out of their container framing, or joined into multiline records,
     /// when configured) and appends them to `batch`.
     func append(_ chunk: UnsafeRawBufferPointer, to batch: inout RecordBatch) {
+        let bytesPerRecord = appended.records == 0 ? 128 : max(1, appended.bytes / appended.records)
+        let recordsBefore = batch.records.count
+        batch.records.reserveCapacity(recordsBefore + chunk.count / bytesPerRecord + 1)
+        defer { appended = (appended.bytes + chunk.count, appended.records + batch.records.count - recordsBefore) }
         let now = Clock.nowNanoseconds
         let instant = ContinuousClock.now
         let (path, id, resource) = (path, identity.key, resource)

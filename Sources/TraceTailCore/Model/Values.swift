@@ -22,12 +22,15 @@ public struct Attributes: Sendable, Equatable, Sequence {
     public mutating func reserveCapacity(_ capacity: Int) { entries.reserveCapacity(capacity) }
     public var isEmpty: Bool { entries.isEmpty }
 
+    /// The capacity a record's attributes start with: about what a parsed LLM-call line holds, so that they are
+    /// allocated once, not grown.
+    public static let typicalCount = 12
+
     /// Reads, replaces (keeping the position), adds, or with nil removes a value.
     public subscript(key: String) -> AttributeValue? {
-        get { entries.first { $0.key.utf8.count == key.utf8.count && $0.key == key }?.value }
+        get { value(key, amongFirst: entries.count) }
         set {
-            let index = entries.firstIndex { $0.key.utf8.count == key.utf8.count && $0.key == key }
-            switch (index, newValue) {
+            switch (index(of: key, amongFirst: entries.count), newValue) {
             case (let index?, let value?): entries[index].value = value
             case (let index?, nil): entries.remove(at: index)
             case (nil, let value?): entries.append((key, value))
@@ -36,9 +39,30 @@ public struct Attributes: Sendable, Equatable, Sequence {
         }
     }
 
-    /// Adds a value whose key the caller knows is not there yet (no search).
-    mutating func appendNew(_ key: String, _ value: AttributeValue) {
-        entries.append((key, value))
+    /// The value of `key` among the first `count` entries only, or nil.
+    public func value(_ key: String, amongFirst count: Int) -> AttributeValue? {
+        index(of: key, amongFirst: count).map { entries[$0].value }
+    }
+
+    /// Sets a value whose key, if there, is among the first `count` entries — those written before a caller that
+    /// tracks which keys it wrote itself (`FieldMapper`): only those are searched, else the value is appended.
+    @inline(__always) // per mapped attribute; with no earlier entries, only the append
+    mutating func set(_ key: String, _ value: AttributeValue, amongFirst count: Int) {
+        if count > 0, let index = index(of: key, amongFirst: count) {
+            entries[index].value = value
+        } else {
+            entries.append((key, value))
+        }
+    }
+
+    /// The position of `key` among the first `count` entries (by index: no slice, no closure).
+    private func index(of key: String, amongFirst count: Int) -> Int? {
+        var index = 0
+        while index < count {
+            if entries[index].key.utf8.count == key.utf8.count && entries[index].key == key { return index }
+            index += 1
+        }
+        return nil
     }
 
     /// Removes and returns a value.

@@ -117,6 +117,7 @@ public enum TimestampParser {
     }
 
     /// Decimal digits in `range`, or nil.
+    @inline(__always) // six calls per timestamp
     private static func number(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
         guard range.upperBound <= bytes.count else { return nil }
         var value = 0

@@ -63,10 +63,16 @@ public struct JSONParser: Parser {
         guard case .string(var text)? = record.attributes[field] else {
             throw JSONFieldReader.Failure(description: "no text field '\(field)' to parse")
         }
-        try text.withUTF8 { utf8 throws in
-            try parseObject(UnsafeRawBufferPointer(utf8), into: &record, session)
-        }
+        // Taken out before its fields go in: a field of the same name inside the JSON is kept, not removed with it.
         record.attributes.remove(field)
+        do {
+            try text.withUTF8 { utf8 throws in
+                try parseObject(UnsafeRawBufferPointer(utf8), into: &record, session)
+            }
+        } catch {
+            record.attributes[field] = .string(text) // unparsed: the text stays where it was
+            throw error
+        }
     }
 
     private func parseObject(_ bytes: UnsafeRawBufferPointer, into record: inout Record, _ session: JSONFieldSession) throws {

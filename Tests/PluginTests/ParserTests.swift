@@ -170,6 +170,15 @@ func attributes(_ record: Record) -> [String] {
                                                    "usage.total=3", #"gen_ai.operation.name="chat""#])
     }
 
+    @Test func aFieldInsideTheJSONNamedLikeTheFieldItCameFromIsKept() throws {
+        let yaml = "[ { type: kv }, { type: json, field: payload } ]"
+        let records = try parse([#"a=1 payload="{\"foo\":\"bar\",\"payload\":\"self\"}""#, #"a=2 payload="not json""#], with: yaml)
+        #expect(records.records[0].attributes["payload"] == .string("self"))
+        #expect(records.records[0].attributes["foo"] == .string("bar"))
+        #expect(records.records[1].parseError != nil)
+        #expect(records.records[1].attributes["payload"] == .string("not json"))
+    }
+
     @Test func deadLetterPolicyWritesTheLineAndRemovesIt() throws {
         let directory = temporaryDirectory()
         var records = batch([#"{"ok":1}"#, "not json"])

@@ -149,6 +149,9 @@ struct Tailer {
                 file.seenAtStartup = startup
                 file.size = UInt64(info.st_size)
                 files.append(file)
+                // Found while running: held open from the first look, so that a rename out of the globs before its
+                // claim is followed (its lines were lost: the path alone no longer leads to it).
+                if !startup { _ = open(file) }
                 continue
             }
             if file.path != path {
@@ -168,8 +171,11 @@ struct Tailer {
                 logger.info("file deleted or rotated away; reading it to its end", metadata: ["path": "\(file.path)"])
             }
         }
-        for file in files where !file.claimed && file.detached { file.closeDescriptor() } // never read, now gone
-        files.removeAll { !$0.claimed && $0.detached }
+        // A file not claimed yet that left the globs is still claimed and read to its end when it is held open and
+        // has bytes (renamed away, or deleted while open); one never opened, or empty, is let go.
+        let gone = files.filter { !$0.claimed && $0.detached && ($0.currentSize() ?? 0) == 0 }
+        for file in gone { file.closeDescriptor() }
+        files.removeAll { file in gone.contains { $0 === file } }
         lookup = nil // paths and detachments changed
         watcher?.watch(directories: Set(files.flatMap { [directory(of: $0.path), directory(of: $0.realPath)] }
             + configuration.include.map(Self.staticDirectory)))

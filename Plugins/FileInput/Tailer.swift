@@ -173,9 +173,11 @@ struct Tailer {
         }
         // A file not claimed yet that left the globs is still claimed and read to its end when it is held open and
         // has bytes (renamed away, or deleted while open); one never opened, or empty, is let go.
-        let gone = files.filter { !$0.claimed && $0.detached && ($0.currentSize() ?? 0) == 0 }
-        for file in gone { file.closeDescriptor() }
-        files.removeAll { file in gone.contains { $0 === file } }
+        files.removeAll { file in
+            guard !file.claimed && file.detached && (file.currentSize() ?? 0) == 0 else { return false }
+            file.closeDescriptor()
+            return true
+        }
         lookup = nil // paths and detachments changed
         watcher?.watch(directories: Set(files.flatMap { [directory(of: $0.path), directory(of: $0.realPath)] }
             + configuration.include.map(Self.staticDirectory)))

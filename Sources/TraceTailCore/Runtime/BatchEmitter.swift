@@ -10,7 +10,7 @@ public struct BatchEmitter: Sendable {
     public func emit(_ batch: consuming RecordBatch) async throws {
         precondition(!batch.records.isEmpty, "emit only batches with records")
         let (weight, records, bytes) = (batch.weight, batch.records.count, batch.storage.count)
-        try await queue.push(batch, weight: weight)
+        try await queue.push(consume batch, weight: weight)
         recordsIn.increment(by: records)
         bytesIn.increment(by: bytes)
     }
